@@ -1,0 +1,45 @@
+# Shared compile settings and helpers for llmbench targets.
+
+add_library(llmbench_options INTERFACE)
+target_compile_options(llmbench_options INTERFACE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+if(LLMBENCH_WERROR)
+  target_compile_options(llmbench_options INTERFACE -Werror)
+endif()
+# Boost.Asio uses deprecated-copy in places and GCC 12 warns on them under -Wextra.
+target_compile_definitions(llmbench_options INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+if(LLMBENCH_SANITIZE)
+  target_compile_options(llmbench_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(llmbench_options INTERFACE -fsanitize=address,undefined)
+endif()
+if(LLMBENCH_TSAN)
+  target_compile_options(llmbench_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(llmbench_options INTERFACE -fsanitize=thread)
+endif()
+
+# llmbench_module(NAME SOURCES ... DEPS ...): one static library per module.
+function(llmbench_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  if(ARG_SOURCES)
+    add_library(llmbench_${name} STATIC ${ARG_SOURCES})
+    target_include_directories(llmbench_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(llmbench_${name} PUBLIC llmbench_options ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  else()
+    add_library(llmbench_${name} INTERFACE)
+    target_include_directories(llmbench_${name} INTERFACE ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(llmbench_${name} INTERFACE llmbench_options ${ARG_DEPS})
+  endif()
+  add_library(llmbench::${name} ALIAS llmbench_${name})
+endfunction()
+
+# llmbench_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest binary registered with ctest.
+function(llmbench_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE llmbench_options GTest::gtest GTest::gtest_main ${ARG_DEPS})
+  target_compile_definitions(${name} PRIVATE LLMBENCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+                                             LLMBENCH_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 120)
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
+endfunction()

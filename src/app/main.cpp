@@ -1,0 +1,23 @@
+// llmbench: which inference engine serves my model best, for one user and for many?
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include "app/command.h"
+#include "core/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"llmbench: benchmark LLM inference engines, for one user and for many"};
+  app.set_version_flag("--version", std::string(llmbench::kVersion) + " (" + llmbench::kGitRevision + ")");
+  app.require_subcommand(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const llmbench::app::CliExit& e) {
+    return e.code;
+  }
+  if (app.get_subcommands().empty()) {
+    fmt::print("{}", app.help());
+  }
+  return 0;
+}
