@@ -43,3 +43,21 @@ function(llmbench_test name)
   endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
 endfunction()
+
+# llmbench_fuzz_target(NAME SOURCES ... DEPS ... CORPUS dir): a libFuzzer target (tests/fuzz/<module>/).
+# With clang and LLMBENCH_BUILD_FUZZ it is a real fuzzer (run it by hand or from CI for a bounded
+# time); it is always also built with tests/fuzz/fuzz_main.cpp as <NAME>_corpus and run over its
+# committed corpus by ctest, so that every input once found stays a regression test.
+function(llmbench_fuzz_target name)
+  cmake_parse_arguments(ARG "" "CORPUS" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name}_corpus ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz_main.cpp)
+  target_link_libraries(${name}_corpus PRIVATE llmbench_options ${ARG_DEPS})
+  add_test(NAME ${name}_corpus COMMAND ${name}_corpus ${ARG_CORPUS})
+  set_tests_properties(${name}_corpus PROPERTIES LABELS "unit;fuzz" TIMEOUT 120)
+  if(LLMBENCH_BUILD_FUZZ AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    add_executable(${name} ${ARG_SOURCES})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(${name} PRIVATE llmbench_options ${ARG_DEPS})
+  endif()
+endfunction()

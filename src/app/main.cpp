@@ -1,6 +1,6 @@
 // llmbench: which inference engine serves my model best, for one user and for many?
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include "app/command.h"
 #include "core/version.h"

@@ -18,9 +18,17 @@ inline int64_t wall_now_ns() noexcept {
       .count();
 }
 
-constexpr double ns_to_ms(int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
-constexpr double ns_to_s(int64_t ns) noexcept { return static_cast<double>(ns) / 1e9; }
-constexpr int64_t ms_to_ns(double ms) noexcept { return static_cast<int64_t>(ms * 1e6); }
-constexpr int64_t s_to_ns(double s) noexcept { return static_cast<int64_t>(s * 1e9); }
+constexpr double ns_to_ms(int64_t ns) noexcept {
+  return static_cast<double>(ns) / 1e6;
+}
+constexpr double ns_to_s(int64_t ns) noexcept {
+  return static_cast<double>(ns) / 1e9;
+}
+constexpr int64_t ms_to_ns(double ms) noexcept {
+  return static_cast<int64_t>(ms * 1e6);
+}
+constexpr int64_t s_to_ns(double s) noexcept {
+  return static_cast<int64_t>(s * 1e9);
+}
 
 }  // namespace llmbench

@@ -22,7 +22,7 @@ struct SamplingParams {
   int max_tokens = 16;
   int min_tokens = 0;
   bool ignore_eos = false;
-  std::vector<std::string> stop;           // stop strings (not included in the output)
+  std::vector<std::string> stop;  // stop strings (not included in the output)
   std::vector<int32_t> stop_token_ids;
   bool skip_special_tokens = true;
 };
@@ -57,10 +57,10 @@ struct EngineOptions {
   LoadOptions load;
   int max_num_seqs = 256;
   int max_num_batched_tokens = 2048;
-  int max_model_len = 0;            // 0 = model's max_position
+  int max_model_len = 0;  // 0 = model's max_position
   int block_size = 16;
-  size_t kv_cache_memory_bytes = 0; // 0 = a default sized for max_num_seqs * max_model_len, capped
-  int max_waiting = 4096;           // submit() beyond this is refused (server answers 503)
+  size_t kv_cache_memory_bytes = 0;  // 0 = a default sized for max_num_seqs * max_model_len, capped
+  int max_waiting = 4096;            // submit() beyond this is refused (server answers 503)
   bool enable_chunked_prefill = true;
 };
 

@@ -17,14 +17,14 @@ enum class DType : uint8_t { kFloat32, kBFloat16, kFloat16 };
 
 struct ModelConfig {
   Architecture architecture = Architecture::kOpt;
-  std::string name;         // e.g. "opt-125m"
-  int vocab_size = 0;       // V
-  int hidden_size = 0;      // d_model
-  int num_layers = 0;       // L
-  int num_heads = 0;        // H
-  int head_dim = 0;         // D = hidden_size / H
-  int ffn_dim = 0;          // 4 * d_model for both families
-  int max_position = 0;     // positions the model was trained for (max_model_len upper bound)
+  std::string name;      // e.g. "opt-125m"
+  int vocab_size = 0;    // V
+  int hidden_size = 0;   // d_model
+  int num_layers = 0;    // L
+  int num_heads = 0;     // H
+  int head_dim = 0;      // D = hidden_size / H
+  int ffn_dim = 0;       // 4 * d_model for both families
+  int max_position = 0;  // positions the model was trained for (max_model_len upper bound)
   int bos_token_id = -1;
   int eos_token_id = -1;
   int pad_token_id = -1;
@@ -58,11 +58,11 @@ class ModelRunner {
 };
 
 struct LoadOptions {
-  std::string model;               // a HF model folder, or a known name with load_format "dummy"
+  std::string model;                 // a HF model folder, or a known name with load_format "dummy"
   std::string load_format = "auto";  // "auto" (safetensors) or "dummy"
-  DType dtype = DType::kFloat32;   // compute/storage dtype of the weights (activations are fp32)
-  uint64_t seed = 0;               // dummy weights
-  int num_threads = 0;             // 0 = all cores
+  DType dtype = DType::kFloat32;     // compute/storage dtype of the weights (activations are fp32)
+  uint64_t seed = 0;                 // dummy weights
+  int num_threads = 0;               // 0 = all cores
 };
 
 // Builds the CPU backend. Throws std::runtime_error with a clear message on bad input.

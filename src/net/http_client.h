@@ -34,9 +34,9 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  void run();   // runs until stop() or until no work is left and no guard is held
-  void stop();  // thread-safe
-  void post(std::function<void()> fn);                    // thread-safe
+  void run();                           // runs until stop() or until no work is left and no guard is held
+  void stop();                          // thread-safe
+  void post(std::function<void()> fn);  // thread-safe
   void post_at(int64_t steady_ns, std::function<void()> fn);  // runs fn at (or just after) steady_ns
   // Keeps run() alive while no requests are pending; release by resetting the returned handle.
   std::shared_ptr<void> keep_alive();
@@ -53,9 +53,9 @@ struct ClientOptions {
   int64_t total_timeout_ms = 600'000;  // whole request, from send to end of body
   bool verify_tls = true;
   size_t max_connections_per_host = 4096;
-  size_t max_body_bytes = 256u << 20;  // a response larger than this fails the request
+  size_t max_body_bytes = 256u << 20;                        // a response larger than this fails the request
   std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
-  std::string bearer_token;                                   // "Authorization: Bearer ..." when not empty
+  std::string bearer_token;                                  // "Authorization: Bearer ..." when not empty
 };
 
 struct HttpRequest {
