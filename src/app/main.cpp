@@ -2,22 +2,35 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "app/command.h"
+#include "app/demo_command.h"
 #include "core/version.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"llmbench: benchmark LLM inference engines, for one user and for many"};
+  CLI::App app{
+      "llmbench: benchmark LLM inference engines, for one user and for many.\n"
+      "With no arguments it runs `llmbench demo`: the built-in engine, both benchmarks."};
+  app.name("llmbench");
   app.set_version_flag("--version", std::string(llmbench::kVersion) + " (" + llmbench::kGitRevision + ")");
   app.require_subcommand(0, 1);
+  llmbench::app::add_demo_command(app);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) args.push_back("demo");
+  std::reverse(args.begin(), args.end());  // CLI11 takes the arguments reversed
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const llmbench::app::CliExit& e) {
     return e.code;
-  }
-  if (app.get_subcommands().empty()) {
-    fmt::print("{}", app.help());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "llmbench: {}\n", e.what());
+    return 1;
   }
   return 0;
 }
