@@ -61,3 +61,17 @@ function(llmbench_fuzz_target name)
     target_link_libraries(${name} PRIVATE llmbench_options ${ARG_DEPS})
   endif()
 endfunction()
+
+# llmbench_embed_file(TARGET SYMBOL FILE): links FILE's bytes into TARGET as read-only data,
+# visible to C++ as `extern "C" const char SYMBOL_begin[], SYMBOL_end[];` (core/embedded_file.h).
+# Uses the assembler's .incbin, so large files cost nothing at compile time.
+function(llmbench_embed_file target symbol file)
+  get_filename_component(abs ${file} ABSOLUTE)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/embedded/${symbol}.S)
+  file(WRITE ${out}.in
+    "  .section .rodata\n  .balign 16\n  .global ${symbol}_begin\n${symbol}_begin:\n  .incbin \"${abs}\"\n"
+    "  .global ${symbol}_end\n${symbol}_end:\n  .byte 0\n  .section .note.GNU-stack,\"\",@progbits\n")
+  configure_file(${out}.in ${out} COPYONLY)
+  set_source_files_properties(${out} PROPERTIES OBJECT_DEPENDS ${abs})
+  target_sources(${target} PRIVATE ${out})
+endfunction()

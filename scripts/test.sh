@@ -5,6 +5,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir="$root/build"
+# The HTML report test renders in headless Chromium, so the test set-up installs it.
+export LLMBENCH_WITH_BROWSER=${LLMBENCH_WITH_BROWSER:-1}
 cmake_args=()
 ctest_args=()
 if [[ "${1:-}" == "--sanitize" ]]; then

@@ -10,10 +10,10 @@
 
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -99,11 +99,11 @@ int run_demo(const DemoOptions& opt) {
   std::unique_ptr<Subprocess> server;
   std::string base_url = opt.base_url;
   if (base_url.empty()) {
-    fmt::print("[1/3] starting the reference server: llmbench serve --model {} --load-format {} --dtype {}\n", opt.model,
-               opt.load_format, opt.dtype);
-    server = std::make_unique<Subprocess>(std::vector<std::string>{
-        self_executable_path(), "serve", "--host", "127.0.0.1", "--port", "0", "--model", opt.model, "--load-format",
-        opt.load_format, "--dtype", opt.dtype});
+    fmt::print("[1/3] starting the reference server: llmbench serve --model {} --load-format {} --dtype {}\n",
+               opt.model, opt.load_format, opt.dtype);
+    server = std::make_unique<Subprocess>(
+        std::vector<std::string>{self_executable_path(), "serve", "--host", "127.0.0.1", "--port", "0", "--model",
+                                 opt.model, "--load-format", opt.load_format, "--dtype", opt.dtype});
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.server_start_timeout_s);
     while (base_url.empty() && std::chrono::steady_clock::now() < deadline) {
       auto line = server->read_line(std::chrono::milliseconds(500));
@@ -125,18 +125,22 @@ int run_demo(const DemoOptions& opt) {
 
   const std::string out_len = std::to_string(opt.output_len);
   const std::string in_len = std::to_string(opt.input_len);
-  const std::vector<std::string> common{"--base-url",        base_url,
-                                        "--model",           opt.model,
-                                        "--random-input-len", in_len,
-                                        "--random-output-len", out_len,
-                                        "--ignore-eos",      "--save-result",
-                                        "--result-dir",      dir.string()};
+  const std::vector<std::string> common{
+      "--base-url",          base_url, "--model",      opt.model,       "--random-input-len", in_len,
+      "--random-output-len", out_len,  "--ignore-eos", "--save-result", "--result-dir",       dir.string()};
 
   fmt::print("\n[2/3] Benchmark 1: single request ({} warm-ups, {} trials, {} output tokens)\n", opt.num_warmups,
              opt.num_trials, opt.output_len);
-  std::vector<std::string> single_args{"single", "--num-warmups", std::to_string(opt.num_warmups), "--num-trials",
-                                       std::to_string(opt.num_trials), "--result-filename", "single.json",
-                                       "--save-requests", (dir / "single.jsonl").string(), "--label",
+  std::vector<std::string> single_args{"single",
+                                       "--num-warmups",
+                                       std::to_string(opt.num_warmups),
+                                       "--num-trials",
+                                       std::to_string(opt.num_trials),
+                                       "--result-filename",
+                                       "single.json",
+                                       "--save-requests",
+                                       (dir / "single.jsonl").string(),
+                                       "--label",
                                        "llmbench serve (single)"};
   single_args.insert(single_args.end(), common.begin(), common.end());
   int failures = run_self(single_args) != 0 ? 1 : 0;
@@ -175,14 +179,16 @@ int run_demo(const DemoOptions& opt) {
                   number_or_nan(single, "output_throughput"),
                   fmt::format("{} trials, {} tokens each, one request at a time", opt.num_trials, opt.output_len)});
   std::string extended =
-      "| Concurrency | Req/s | Output tok/s | TTFT p50 (ms) | TTFT p99 (ms) | TPOT mean (ms) | ITL p99 (ms) | E2E p99 (ms) "
+      "| Concurrency | Req/s | Output tok/s | TTFT p50 (ms) | TTFT p99 (ms) | TPOT mean (ms) | ITL p99 (ms) | E2E p99 "
+      "(ms) "
       "| Failed |\n|---|---|---|---|---|---|---|---|---|\n";
   for (int c : levels_run) {
     nlohmann::json r = read_json(dir / fmt::format("load_c{}.json", c));
-    rows.push_back({fmt::format("llmbench serve (c={})", c), number_or_nan(r, "median_ttft_ms") / 1e3,
-                    number_or_nan(r, "output_throughput"),
-                    fmt::format("{} req/s, p99 TTFT {} ms, mean TPOT {} ms", fmt_num(number_or_nan(r, "request_throughput"), 2),
-                                fmt_num(number_or_nan(r, "p99_ttft_ms"), 1), fmt_num(number_or_nan(r, "mean_tpot_ms"), 2))});
+    rows.push_back(
+        {fmt::format("llmbench serve (c={})", c), number_or_nan(r, "median_ttft_ms") / 1e3,
+         number_or_nan(r, "output_throughput"),
+         fmt::format("{} req/s, p99 TTFT {} ms, mean TPOT {} ms", fmt_num(number_or_nan(r, "request_throughput"), 2),
+                     fmt_num(number_or_nan(r, "p99_ttft_ms"), 1), fmt_num(number_or_nan(r, "mean_tpot_ms"), 2))});
     extended += fmt::format(
         "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", c, fmt_num(number_or_nan(r, "request_throughput"), 2),
         fmt_num(number_or_nan(r, "output_throughput"), 1), fmt_num(number_or_nan(r, "median_ttft_ms"), 1),

@@ -8,6 +8,7 @@
 
 #include "app/command.h"
 #include "app/demo_command.h"
+#include "app/report_commands.h"
 #include "core/version.h"
 
 int main(int argc, char** argv) {
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(llmbench::kVersion) + " (" + llmbench::kGitRevision + ")");
   app.require_subcommand(0, 1);
   llmbench::app::add_demo_command(app);
+  llmbench::app::add_compare_command(app);
+  llmbench::app::add_report_command(app);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) args.push_back("demo");
