@@ -21,6 +21,8 @@
 #include "app/demo_command.h"
 #include "app/subprocess.h"
 #include "core/clock.h"
+#include "report/html_report.h"
+#include "report/result_files.h"
 
 namespace llmbench::app {
 namespace {
@@ -210,8 +212,18 @@ int run_demo(const DemoOptions& opt) {
       "(every request's timeline).\n",
       base_url, opt.model, opt.load_format, opt.dtype, opt.input_len, opt.output_len, table, extended, elapsed_s);
   std::ofstream(dir / "summary.md") << summary;
-  fmt::print("\n## Results Summary\n\n{}\n{}\nWrote {} in {:.0f} s.\n", table, extended, (dir / "summary.md").string(),
-             elapsed_s);
+  std::string report_note;
+  try {
+    auto runs = report::load_result_files({dir.string()});
+    report::write_text_file_atomic((dir / "report.html").string(),
+                                   report::render_html_report(runs, "llmbench demo: " + opt.model));
+    report_note = fmt::format("Report: {} (open it in a browser; it works offline).\n", (dir / "report.html").string());
+  } catch (const std::exception& e) {
+    report_note = fmt::format("No HTML report: {}\n", e.what());
+    ++failures;
+  }
+  fmt::print("\n## Results Summary\n\n{}\n{}\nWrote {} in {:.0f} s.\n{}", table, extended,
+             (dir / "summary.md").string(), elapsed_s, report_note);
   return failures == 0 ? 0 : 1;
 }
 

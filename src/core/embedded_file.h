@@ -8,5 +8,4 @@
   extern "C" const char symbol##_end[];
 
 // The bytes of an embedded file declared with LLMBENCH_DECLARE_EMBEDDED.
-#define LLMBENCH_EMBEDDED(symbol) \
-  std::string_view(symbol##_begin, static_cast<size_t>(symbol##_end - symbol##_begin))
+#define LLMBENCH_EMBEDDED(symbol) std::string_view(symbol##_begin, static_cast<size_t>(symbol##_end - symbol##_begin))

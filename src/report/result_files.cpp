@@ -64,7 +64,8 @@ std::vector<ResultFile> load_result_files(const std::vector<std::string>& paths)
            !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
         if (it->is_regular_file() && it->path().extension() == ".json") found.push_back(it->path());
       }
-      std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return natural_less(x.string(), y.string()); });
+      std::sort(found.begin(), found.end(),
+                [](const auto& x, const auto& y) { return natural_less(x.string(), y.string()); });
       for (const auto& f : found) {
         std::string error;
         auto j = parse_file(f, &error);

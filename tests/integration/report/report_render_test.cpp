@@ -51,10 +51,11 @@ TEST(ReportRender, ChromiumDrawsEveryChartWithoutErrorsAndTakesAScreenshot) {
   ASSERT_EQ(status, 0) << out;
   ASSERT_TRUE(fs::exists(html));
 
-  const std::string flags = " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
-                            " --disable-background-networking --disable-component-update --disable-sync"
-                            " --user-data-dir=" +
-                            (dir / "profile").string() + " --virtual-time-budget=5000 ";
+  const std::string flags =
+      " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+      " --disable-background-networking --disable-component-update --disable-sync"
+      " --user-data-dir=" +
+      (dir / "profile").string() + " --virtual-time-budget=5000 ";
   std::string dom = run(chromium + flags + "--dump-dom file://" + html + " 2>/dev/null", &status);
   ASSERT_EQ(status, 0);
   std::smatch m;
@@ -80,7 +81,8 @@ TEST(ReportRender, ChromiumDrawsEveryChartWithoutErrorsAndTakesAScreenshot) {
   in.read(head.data(), 8);
   EXPECT_EQ(head, std::string("\x89PNG\r\n\x1a\n", 8));
   EXPECT_GT(fs::file_size(png), 20000u);  // a blank page compresses to a few KB
-  if (const char* keep = std::getenv("LLMBENCH_KEEP_SCREENSHOT")) fs::copy_file(png, keep, fs::copy_options::overwrite_existing);
+  if (const char* keep = std::getenv("LLMBENCH_KEEP_SCREENSHOT"))
+    fs::copy_file(png, keep, fs::copy_options::overwrite_existing);
   fs::remove_all(dir);
 }
 
