@@ -34,16 +34,14 @@ struct MatchData {
   }
   MatchData(const MatchData&) = delete;
   MatchData& operator=(const MatchData&) = delete;
-  // Switches to a big JIT stack (after PCRE2_ERROR_JIT_STACKLIMIT on an unusual input).
+  // Switches to a big JIT stack (after PCRE2_ERROR_JIT_STACKLIMIT on an unusual input). The match
+  // limit stays at PCRE2's default, so a pathological user-supplied Split regex fails instead of hanging.
   bool grow() {
     if (context) return false;
     context = pcre2_match_context_create(nullptr);
     jit_stack = pcre2_jit_stack_create(64 * 1024, 64 * 1024 * 1024, nullptr);
     if (!context || !jit_stack) return false;
     pcre2_jit_stack_assign(context, nullptr, jit_stack);
-    pcre2_set_match_limit(context, 0xFFFFFFFFu);
-    pcre2_set_depth_limit(context, 0xFFFFFFFFu);
-    pcre2_set_heap_limit(context, 0xFFFFFFFFu);
     return true;
   }
 };
@@ -75,7 +73,7 @@ void RegexSplitter::split(std::string_view text, std::vector<SplitSpan>& out) co
   size_t start = 0;
   while (start <= text.size()) {
     int rc = pcre2_match(impl_->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, match.data, match.context);
-    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && match.grow()) {
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT && match.grow()) {
       rc = pcre2_match(impl_->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, match.data, match.context);
     }
     if (rc == PCRE2_ERROR_NOMATCH) break;
