@@ -103,9 +103,9 @@ BpeTokenizer::BpeTokenizer(TokenizerSpec spec)
   for (auto& step : spec.pre_tokenizer) {
     Step built{step, nullptr};
     if (step.kind == PreTokenizerStep::Kind::kSplit) {
-      built.regex = std::make_unique<RegexSplitter>(step.pattern);
+      built.regex = std::make_unique<RegexSplitter>(onig_to_pcre2(step.pattern));
     } else if (step.use_regex) {
-      built.regex = std::make_unique<RegexSplitter>(std::string(kGpt2Pattern));
+      built.regex = std::make_unique<RegexSplitter>(onig_to_pcre2(kGpt2Pattern));
     }
     steps_.push_back(std::move(built));
   }

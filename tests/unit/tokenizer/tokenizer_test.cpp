@@ -438,3 +438,40 @@ TEST(Tokenizer, FuzzSeedTokenizersLoad) {
 
 }  // namespace
 }  // namespace llmbench::tokenizer
+
+#include "tokenizer/regex_splitter.h"
+
+namespace llmbench::tokenizer {
+namespace {
+
+std::vector<std::string> split_pieces(const RegexSplitter& splitter, std::string_view text) {
+  std::vector<SplitSpan> spans;
+  splitter.split(text, spans);
+  std::vector<std::string> out;
+  size_t covered = 0;
+  for (const auto& s : spans) {
+    EXPECT_EQ(s.begin, covered);  // spans tile the input
+    covered = s.end;
+    out.emplace_back(text.substr(s.begin, s.end - s.begin));
+  }
+  EXPECT_EQ(covered, text.size());
+  return out;
+}
+
+TEST(RegexSplitter, OnigurumaClassesTranslate) {
+  EXPECT_EQ(onig_to_pcre2(R"(\s+(?!\S)|[^\s\p{L}\p{N}]+)"),
+            R"([\t-\r\x{85}\p{Z}]+(?![^\t-\r\x{85}\p{Z}])|[^\t-\r\x{85}\p{Z}\p{L}\p{N}]+)");
+  EXPECT_EQ(onig_to_pcre2(R"(\\s[\]\w]\h[[:alpha:]\s])"),
+            R"(\\s[\]\p{L}\p{M}\p{N}\p{Pc}][0-9a-fA-F][[:alpha:]\t-\r\x{85}\p{Z}])");
+  // U+180E is not whitespace for Oniguruma (Unicode >= 6.3), so it joins a punctuation run.
+  RegexSplitter gpt2(onig_to_pcre2(kGpt2Pattern));
+  EXPECT_EQ(split_pieces(gpt2, "x!\xE1\xA0\x8E"), (std::vector<std::string>{"x", "!\xE1\xA0\x8E"}));
+  EXPECT_EQ(split_pieces(gpt2, "Hello  world's 123\n\n x"),
+            (std::vector<std::string>{"Hello", " ", " world", "'s", " 123", "\n\n", " x"}));
+  RegexSplitter literal(regex_escape("a.b"));
+  EXPECT_EQ(split_pieces(literal, "xa.bya_b"), (std::vector<std::string>{"x", "a.b", "ya_b"}));
+  EXPECT_THROW(RegexSplitter("(?<"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace llmbench::tokenizer
