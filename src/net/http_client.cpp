@@ -648,7 +648,8 @@ void ClientCore::finish(const std::shared_ptr<Connection>& c, Outcome outcome, i
     c->state = ConnState::kIdle;
     c->reused = true;
     c->timer_armed = false;
-    ++c->timer_gen;  // ignore the wait still pending for the finished request
+    ++c->timer_gen;     // ignore the wait still pending for the finished request
+    c->timer.cancel();  // and let run() return when nothing else is pending
     idle.push_back(c.get());
   } else {
     close(c.get());
@@ -683,6 +684,10 @@ void ClientCore::pump_queue() {
     auto req = std::move(queue.front());
     queue.pop_front();
     dispatch(std::move(req), false);
+  }
+  if (queue.empty() && queue_timer_armed) {
+    queue_timer_armed = false;
+    queue_timer.cancel();
   }
 }
 
@@ -719,6 +724,7 @@ void ClientCore::cancel(uint64_t id) {
     if ((*q)->id != id) continue;
     ResponseHandler* handler = (*q)->handler;
     queue.erase(q);
+    pump_queue();  // disarms the queue timer when the queue is now empty
     asio::post(ioc, [handler, end = now_ns()] {
       handler->on_complete(Outcome{FailureKind::kCancelled, "cancelled before a connection was free", 0}, end);
     });
