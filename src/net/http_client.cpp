@@ -225,13 +225,18 @@ struct Connection {
   std::string pending_detail;
 };
 
-void ResponseParser::on_header_impl(error_code&) {
+void ResponseParser::on_header_impl(error_code& ec) {
   if (status >= 100 && status < 200) return;  // interim response: the real one follows
   conn_->headers_delivered = true;
   conn_->req->handler->on_headers(status, content_type, conn_->read_stamp_ns);
+  if (conn_->pending != FailureKind::kNone) ec = asio::error::operation_aborted;  // cancelled by handler
 }
 
 size_t ResponseParser::deliver(std::string_view body, error_code& ec) {
+  if (conn_->pending != FailureKind::kNone) {  // cancelled earlier in this same read: deliver nothing more
+    ec = asio::error::operation_aborted;
+    return 0;
+  }
   body_bytes += body.size();
   conn_->req->handler->on_body(body, conn_->read_stamp_ns);
   if (conn_->pending != FailureKind::kNone) ec = asio::error::operation_aborted;  // cancelled by handler

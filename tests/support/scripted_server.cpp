@@ -137,6 +137,8 @@ std::optional<Script> parse_script(const std::string& text, std::string* error) 
         s.chunked = v.get<bool>();
       } else if (k == "keep_alive") {
         s.keep_alive = v.get<bool>();
+      } else if (k == "close_after_response") {
+        s.close_after_response = v.get<bool>();
       } else {
         return fail("unknown script key '" + k + "'");
       }
@@ -283,7 +285,6 @@ std::string status_reason(int status) {
   }
 }
 
-
 std::string error_json(const std::string& message, const std::string& type) {
   return json{{"error", {{"message", message}, {"type", type}}}}.dump();
 }
@@ -362,11 +363,10 @@ struct Render {
                  {"object", chunk_object},
                  {"created", 1700000000},
                  {"model", model},
-                 {"choices",
-                  json::array({{{"index", 0},
-                                {"delta", {{"role", "assistant"}, {"content", ""}}},
-                                {"logprobs", nullptr},
-                                {"finish_reason", nullptr}}})}};
+                 {"choices", json::array({{{"index", 0},
+                                           {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                           {"logprobs", nullptr},
+                                           {"finish_reason", nullptr}}})}};
     if (continuous) role["usage"] = usage(0);
     return role.dump();
   }
@@ -377,8 +377,8 @@ struct Render {
       ev = {{"index", k},
             {"token", {{"id", 1000 + k}, {"text", text}, {"logprob", -0.5}, {"special", false}}},
             {"generated_text", last ? json(all_text()) : json(nullptr)},
-            {"details",
-             last ? json{{"finish_reason", "length"}, {"generated_tokens", tokens}, {"seed", nullptr}} : json(nullptr)}};
+            {"details", last ? json{{"finish_reason", "length"}, {"generated_tokens", tokens}, {"seed", nullptr}}
+                             : json(nullptr)}};
       return ev.dump();
     }
     json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", last ? json("length") : json(nullptr)}};
@@ -397,12 +397,8 @@ struct Render {
     return ev.dump();
   }
   std::string usage_chunk() const {
-    return json{{"id", id},
-                {"object", chunk_object},
-                {"created", 1700000000},
-                {"model", model},
-                {"choices", json::array()},
-                {"usage", usage(tokens)}}
+    return json{{"id", id},       {"object", chunk_object},   {"created", 1700000000},
+                {"model", model}, {"choices", json::array()}, {"usage", usage(tokens)}}
         .dump();
   }
 };
@@ -506,8 +502,7 @@ awaitable<void> ScriptedServer::Impl::session(Stream stream, uint64_t conn_id) {
 }
 
 template <class Stream>
-awaitable<bool> ScriptedServer::Impl::respond(Stream& stream, http::request<http::string_body> req,
-                                              uint64_t conn_id) {
+awaitable<bool> ScriptedServer::Impl::respond(Stream& stream, http::request<http::string_body> req, uint64_t conn_id) {
   ServedRequest rec;
   rec.connection_id = conn_id;
   rec.method = std::string(req.method_string());
@@ -519,9 +514,10 @@ awaitable<bool> ScriptedServer::Impl::respond(Stream& stream, http::request<http
 
   auto send_simple = [&](int status, const std::string& content_type, const std::string& body,
                          const std::string& extra_headers, bool keep) -> awaitable<bool> {
-    std::string out = "HTTP/1.1 " + std::to_string(status) + " " + status_reason(status) + "\r\nContent-Type: " +
-                      content_type + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers +
-                      std::string(keep ? std::string_view() : std::string_view("Connection: close\r\n")) + "\r\n" + body;
+    std::string out =
+        "HTTP/1.1 " + std::to_string(status) + " " + status_reason(status) + "\r\nContent-Type: " + content_type +
+        "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers +
+        std::string(keep ? std::string_view() : std::string_view("Connection: close\r\n")) + "\r\n" + body;
     co_await w.raw(out);
     co_return keep;
   };
@@ -569,8 +565,10 @@ awaitable<bool> ScriptedServer::Impl::respond(Stream& stream, http::request<http
   update(idx, [](ServedRequest& r) { r.headers_sent_ns = now_ns(); });
 
   if (script.status >= 400) {
-    const std::string extra = script.retry_after.empty() ? std::string() : "Retry-After: " + script.retry_after + "\r\n";
-    const bool k = co_await send_simple(script.status, "application/json", render.http_error(script.status), extra, keep);
+    const std::string extra =
+        script.retry_after.empty() ? std::string() : "Retry-After: " + script.retry_after + "\r\n";
+    const bool k =
+        co_await send_simple(script.status, "application/json", render.http_error(script.status), extra, keep);
     update(idx, [](ServedRequest& r) { r.completed = true; });
     co_return k;
   }
@@ -578,7 +576,7 @@ awaitable<bool> ScriptedServer::Impl::respond(Stream& stream, http::request<http
     co_await sleep_ms(script.first_token_delay_ms + script.inter_token_ms * std::max(0, tokens - 1));
     const bool k = co_await send_simple(200, "application/json", render.full_response(), "", keep);
     update(idx, [](ServedRequest& r) { r.completed = true; });
-    co_return k;
+    co_return k && !script.close_after_response;
   }
 
   const bool chunked = script.chunked;
@@ -640,7 +638,7 @@ awaitable<bool> ScriptedServer::Impl::respond(Stream& stream, http::request<http
   }
   if (chunked) co_await w.raw("0\r\n\r\n");
   update(idx, [](ServedRequest& r) { r.completed = true; });
-  co_return keep_stream;
+  co_return keep_stream && !script.close_after_response;
 }
 
 ScriptedServer::ScriptedServer(ScriptedServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {

@@ -38,8 +38,8 @@
 namespace llmbench::testing {
 
 struct Script {
-  std::string format;  // "completions" | "chat" | "tgi"; empty: from the request path
-  int tokens = -1;     // tokens to generate; -1: the request's max_tokens, else 16
+  std::string format;                // "completions" | "chat" | "tgi"; empty: from the request path
+  int tokens = -1;                   // tokens to generate; -1: the request's max_tokens, else 16
   int64_t headers_delay_ms = 0;      // before the status line
   int64_t first_token_delay_ms = 0;  // after the headers, before the first token
   int64_t inter_token_ms = 0;        // between tokens
@@ -64,6 +64,8 @@ struct Script {
   int64_t trickle_interval_ms = 1000;
   bool chunked = true;     // false: stream with no Transfer-Encoding, delimited by closing the connection
   bool keep_alive = true;  // false: "Connection: close" and close after the response
+  // Answer as keep-alive, then close the connection anyway (a server dropping an idle connection).
+  bool close_after_response = false;
 };
 
 // A named script: "stall", "stall_1s", "drop", "garbage", "garbage_sse", "malformed_json",
@@ -81,18 +83,18 @@ struct ServedRequest {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // as received (names as sent)
   Script script;
-  int64_t received_ns = 0;      // request fully read
-  int64_t headers_sent_ns = 0;  // just before the status line was written
-  std::vector<int64_t> event_sent_ns;  // every SSE event (role, tokens, usage, [DONE]), before its write
-  std::vector<int64_t> token_sent_ns;  // only the events that carry a token
-  bool completed = false;  // the response was written to the end
+  int64_t received_ns = 0;                            // request fully read
+  int64_t headers_sent_ns = 0;                        // just before the status line was written
+  std::vector<int64_t> event_sent_ns;                 // every SSE event (role, tokens, usage, [DONE]), before its write
+  std::vector<int64_t> token_sent_ns;                 // only the events that carry a token
+  bool completed = false;                             // the response was written to the end
   std::string header(const std::string& name) const;  // case-insensitive lookup, "" if absent
 };
 
 struct ScriptedServerOptions {
-  Script default_script;  // used when a request carries no script
-  uint16_t port = 0;      // 0: an ephemeral port
-  bool tls = false;       // serve HTTPS with a self-signed certificate made at start (CN=localhost)
+  Script default_script;     // used when a request carries no script
+  uint16_t port = 0;         // 0: an ephemeral port
+  bool tls = false;          // serve HTTPS with a self-signed certificate made at start (CN=localhost)
   std::string tls_cert_pem;  // optional: use this certificate/key instead
   std::string tls_key_pem;
 };
@@ -105,7 +107,7 @@ class ScriptedServer {
   ScriptedServer& operator=(const ScriptedServer&) = delete;
 
   uint16_t port() const;
-  std::string url() const;  // "http://127.0.0.1:<port>" (https:// with TLS)
+  std::string url() const;                      // "http://127.0.0.1:<port>" (https:// with TLS)
   std::vector<ServedRequest> requests() const;  // snapshot, in arrival order
   // Waits until at least n requests have been received; returns false on timeout.
   bool wait_for_requests(size_t n, int64_t timeout_ms) const;

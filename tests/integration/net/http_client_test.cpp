@@ -109,8 +109,8 @@ TEST(HttpClient, StreamArrivalTimesMatchTheScript) {
   EXPECT_GE(rec.headers_ns, rec.sent_ns);
   for (size_t i = 0; i < rec.events.size(); ++i) {
     const int64_t added = rec.event_ns[i] - served.event_sent_ns[i];
-    EXPECT_GE(added, 0) << i;           // same steady clock: arrival never precedes the send
-    EXPECT_LT(added, 40 * kMs) << i;    // generous: a loaded 2-core machine
+    EXPECT_GE(added, 0) << i;         // same steady clock: arrival never precedes the send
+    EXPECT_LT(added, 40 * kMs) << i;  // generous: a loaded 2-core machine
   }
   // The script's gaps show up in the arrivals (first token ~100 ms after headers, then ~50 ms).
   EXPECT_GE(rec.event_ns[0] - rec.headers_ns, 90 * kMs);
@@ -189,6 +189,53 @@ TEST(HttpClient, ConnectionCloseIsNotReused) {
   EXPECT_EQ(a.outcome.failure, FailureKind::kNone) << a.outcome.detail;
   EXPECT_EQ(b.outcome.failure, FailureKind::kNone) << b.outcome.detail;
   EXPECT_EQ(server.connections_accepted(), 2u);
+}
+
+TEST(HttpClient, StaleKeepAliveConnectionIsRetriedOnceOnAFreshOne) {
+  ScriptedServer server;
+  EventLoop loop;
+  HttpClient client(loop, url_of(server), {});
+  const auto closing = completions_request(2, R"({"close_after_response": true})");
+  const auto normal = completions_request(2);
+  Recorder a, b;
+  // Send b on the (now stale) idle connection once the server's FIN has surely arrived.
+  a.on_done = [&] { loop.post_at(now_ns() + 100 * kMs, [&] { client.send(normal, &b); }); };
+  client.send(closing, &a);
+  loop.run();
+  EXPECT_EQ(a.outcome.failure, FailureKind::kNone) << a.outcome.detail;
+  EXPECT_EQ(b.outcome.failure, FailureKind::kNone) << b.outcome.detail;
+  EXPECT_EQ(b.completions, 1);
+  EXPECT_EQ(server.connections_accepted(), 2u);
+  EXPECT_EQ(server.requests().size(), 2u);  // the stale attempt never reached the server
+}
+
+TEST(HttpClient, ConnectTimeoutWhenTheAcceptQueueIsFull) {
+  // A listener with backlog 0 that never accepts: once one connection fills its accept queue,
+  // Linux drops further SYNs, so the next connect hangs until our connect timeout.
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(lfd, 0), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 2; ++i) {
+    int f = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(f, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    fillers.push_back(f);
+  }
+  ::usleep(50'000);
+  ClientOptions opts;
+  opts.connect_timeout_ms = 300;
+  Recorder rec;
+  const int64_t took = run_one(*Url::parse("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)), nullptr), opts,
+                               completions_request(1), rec);
+  EXPECT_EQ(rec.outcome.failure, FailureKind::kConnectTimeout) << rec.outcome.detail;
+  EXPECT_LT(took, 5000 * kMs);
+  for (int f : fillers) ::close(f);
+  ::close(lfd);
 }
 
 TEST(HttpClient, SendsBearerTokenAndHeaders) {
@@ -343,7 +390,7 @@ TEST(HttpClient, HugeEventBodyLimitAndSseLimit) {
   run_one(url_of(server), {}, completions_request(3, "huge_event"), rec);
   EXPECT_EQ(rec.outcome.failure, FailureKind::kNone) << rec.outcome.detail;
   EXPECT_EQ(rec.overflows, 1u);
-  EXPECT_EQ(rec.events.size(), 5u);  // 3 tokens + usage + [DONE]
+  EXPECT_EQ(rec.events.size(), 5u);        // 3 tokens + usage + [DONE]
   EXPECT_GT(rec.read_stamps.size(), 10u);  // streamed in many reads, never buffered whole
 }
 
@@ -383,8 +430,7 @@ TEST(HttpClient, ConnectionRefused) {
 TEST(HttpClient, ResolvesHostNames) {
   ScriptedServer server;
   Recorder rec;
-  run_one(*Url::parse("http://localhost:" + std::to_string(server.port()), nullptr), {}, completions_request(2),
-          rec);
+  run_one(*Url::parse("http://localhost:" + std::to_string(server.port()), nullptr), {}, completions_request(2), rec);
   // localhost may resolve to ::1 first; the client tries each address.
   EXPECT_EQ(rec.outcome.failure, FailureKind::kNone) << rec.outcome.detail;
 }

@@ -111,7 +111,8 @@ TEST(DialectBuild, ExtraBodyMerges) {
   GenerationRequest r;
   r.prompt = "x";
   r.max_tokens = 3;
-  r.extra_body_json = R"({"top_k": 5, "max_tokens": 9, "stream_options": {"continuous_usage_stats": false}, "seed": null})";
+  r.extra_body_json =
+      R"({"top_k": 5, "max_tokens": 9, "stream_options": {"continuous_usage_stats": false}, "seed": null})";
   r.seed = 1;
   json b = built(ApiDialect::kOpenAICompletions, r);
   EXPECT_EQ(b["top_k"], 5);
@@ -187,18 +188,21 @@ TEST(DialectDecode, VllmCompletionsContinuousUsage) {
 // chunk from an OpenAI completions stream (text_completion, gpt-3.5-turbo-instruct).
 TEST(DialectDecode, ChunkCountFallbackWithoutUsage) {
   Stream s(ApiDialect::kOpenAICompletions);
-  auto& e = s(R"({"id":"cmpl-8ZNls6dH7X2jUAJbY5joSWF9L0AD3","object":"text_completion","created":1703443548,"choices":[{"text":"Hello","index":0,"logprobs":null,"finish_reason":null}],"model":"gpt-3.5-turbo-instruct"})");
+  auto& e = s(
+      R"({"id":"cmpl-8ZNls6dH7X2jUAJbY5joSWF9L0AD3","object":"text_completion","created":1703443548,"choices":[{"text":"Hello","index":0,"logprobs":null,"finish_reason":null}],"model":"gpt-3.5-turbo-instruct"})");
   EXPECT_EQ(e.tokens, 1);
   EXPECT_FALSE(e.tokens_from_server);
   EXPECT_TRUE(s.state.any_fallback);
-  auto& fin = s(R"({"id":"x","object":"text_completion","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":25,"total_tokens":35}})");
+  auto& fin = s(
+      R"({"id":"x","object":"text_completion","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":25,"total_tokens":35}})");
   EXPECT_EQ(fin.tokens, 0);
   EXPECT_EQ(fin.completion_tokens, 25);
   EXPECT_EQ(s.state.completion_tokens, 25);
   // llama.cpp style: usage arrives only with the finishing content chunk; it is a total, not a delta.
   Stream l(ApiDialect::kOpenAIChat);
   EXPECT_EQ(l(R"({"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]})").tokens, 1);
-  auto& last = l(R"({"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}})");
+  auto& last = l(
+      R"({"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}})");
   EXPECT_EQ(last.tokens, 1);
   EXPECT_FALSE(last.tokens_from_server);
   EXPECT_EQ(l.state.tokens, 2);
@@ -208,16 +212,19 @@ TEST(DialectDecode, ChunkCountFallbackWithoutUsage) {
 // vLLM chat stream (ChatCompletionStreamResponse): a role-only first chunk, content deltas, usage.
 TEST(DialectDecode, ChatDeltas) {
   Stream s(ApiDialect::kOpenAIChat);
-  auto& role = s(R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":9,"total_tokens":9,"completion_tokens":0}})");
+  auto& role = s(
+      R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":9,"total_tokens":9,"completion_tokens":0}})");
   EXPECT_EQ(role.tokens, 0);
   EXPECT_FALSE(role.has_content);
-  auto& c = s(R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"\u00e9t\u00e9"},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":9,"total_tokens":11,"completion_tokens":2}})");
+  auto& c = s(
+      R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"\u00e9t\u00e9"},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":9,"total_tokens":11,"completion_tokens":2}})");
   EXPECT_EQ(c.tokens, 2);
   EXPECT_EQ(c.text, "été");
   EXPECT_EQ(c.text_bytes, 5);
   // TGI's OpenAI layer (system_fingerprint "2.0.1-native") without usage: fallback.
   Stream t(ApiDialect::kOpenAIChat);
-  auto& tc = t(R"({"id":"","object":"text_completion","created":1725530204,"model":"meta-llama/Meta-Llama-3-8B-Instruct","system_fingerprint":"2.0.1-native","choices":[{"index":0,"delta":{"role":"assistant","content":"?"},"logprobs":null,"finish_reason":null}]})");
+  auto& tc = t(
+      R"({"id":"","object":"text_completion","created":1725530204,"model":"meta-llama/Meta-Llama-3-8B-Instruct","system_fingerprint":"2.0.1-native","choices":[{"index":0,"delta":{"role":"assistant","content":"?"},"logprobs":null,"finish_reason":null}]})");
   EXPECT_EQ(tc.tokens, 1);
   EXPECT_FALSE(tc.tokens_from_server);
 }
@@ -226,12 +233,14 @@ TEST(DialectDecode, ChatDeltas) {
 // one token per event, the last with generated_text and details.
 TEST(DialectDecode, TgiTokenEvents) {
   Stream s(ApiDialect::kTgi);
-  auto& e = s(R"({"index":1,"token":{"id":89554,"text":" Deep","logprob":-0.9719473,"special":false},"generated_text":null,"details":null})");
+  auto& e = s(
+      R"({"index":1,"token":{"id":89554,"text":" Deep","logprob":-0.9719473,"special":false},"generated_text":null,"details":null})");
   EXPECT_EQ(e.tokens, 1);
   EXPECT_TRUE(e.tokens_from_server);
   EXPECT_TRUE(e.has_content);
   EXPECT_EQ(e.text, " Deep");
-  auto& sp = s(R"({"index":2,"token":{"id":2,"text":"</s>","logprob":-0.1,"special":true},"generated_text":" Deep","details":{"finish_reason":"eos_token","generated_tokens":2,"seed":null}})");
+  auto& sp = s(
+      R"({"index":2,"token":{"id":2,"text":"</s>","logprob":-0.1,"special":true},"generated_text":" Deep","details":{"finish_reason":"eos_token","generated_tokens":2,"seed":null}})");
   EXPECT_EQ(sp.tokens, 1);
   EXPECT_EQ(sp.text_bytes, 0);  // special tokens carry no text
   EXPECT_EQ(sp.finish_reason, "eos_token");
@@ -242,7 +251,8 @@ TEST(DialectDecode, TgiTokenEvents) {
 TEST(DialectDecode, ErrorShapes) {
   Stream s(ApiDialect::kOpenAICompletions);
   // vLLM create_streaming_error_response: {"error": ErrorResponse}
-  auto& v = s(R"({"error":{"object":"error","message":"This model's maximum context length is 2048 tokens.","type":"BadRequestError","param":null,"code":400}})");
+  auto& v = s(
+      R"({"error":{"object":"error","message":"This model's maximum context length is 2048 tokens.","type":"BadRequestError","param":null,"code":400}})");
   EXPECT_TRUE(v.is_error);
   EXPECT_EQ(v.error_message, "This model's maximum context length is 2048 tokens.");
   EXPECT_EQ(v.error_type, "BadRequestError");
@@ -252,7 +262,8 @@ TEST(DialectDecode, ErrorShapes) {
   EXPECT_EQ(old.error_message, "boom");
   // TGI: {"error": "...", "error_type": "..."} (router/src/server.rs ErrorResponse).
   Stream t(ApiDialect::kTgi);
-  auto& te = t(R"({"error":"Request failed during generation: Server error: CUDA out of memory","error_type":"generation"})");
+  auto& te =
+      t(R"({"error":"Request failed during generation: Server error: CUDA out of memory","error_type":"generation"})");
   EXPECT_TRUE(te.is_error);
   EXPECT_EQ(te.error_type, "generation");
   EXPECT_NE(te.error_message.find("out of memory"), std::string::npos);
@@ -262,7 +273,8 @@ TEST(DialectDecode, ErrorShapes) {
 
 TEST(DialectDecode, MalformedJsonIsFlaggedNotThrown) {
   Stream s(ApiDialect::kOpenAICompletions);
-  for (const char* bad : {"{\"choices\":[{\"text\":\"a\"}", "not json", "[1,2]", "{\"a\":1} trailing", "", "{\"usage\":{\"prompt_tokens\":\"x\"}}"}) {
+  for (const char* bad : {"{\"choices\":[{\"text\":\"a\"}", "not json", "[1,2]", "{\"a\":1} trailing", "",
+                          "{\"usage\":{\"prompt_tokens\":\"x\"}}"}) {
     auto& e = s(bad);
     EXPECT_TRUE(e.malformed) << bad;
     EXPECT_FALSE(e.malformed_detail.empty());
@@ -276,26 +288,34 @@ TEST(DialectDecode, NonStreamingResponses) {
   EventDecoder d(ApiDialect::kOpenAICompletions);
   DecodedResponse r;
   // vLLM /v1/completions response (a vLLM user's docs, model mini-llama-demo).
-  d.decode_response(R"({"id":"cmpl-f266de8ae5f64e14a2f3fa53560e4fbf","object":"text_completion","created":1765026778,"model":"mini-llama-demo","choices":[{"index":0,"text":" city that has a unique blend of","logprobs":null,"finish_reason":"length","stop_reason":null,"prompt_logprobs":null}],"usage":{"prompt_tokens":5,"total_tokens":12,"completion_tokens":7,"prompt_tokens_details":null},"kv_transfer_params":null})",
-                    &r, true);
+  d.decode_response(
+      R"({"id":"cmpl-f266de8ae5f64e14a2f3fa53560e4fbf","object":"text_completion","created":1765026778,"model":"mini-llama-demo","choices":[{"index":0,"text":" city that has a unique blend of","logprobs":null,"finish_reason":"length","stop_reason":null,"prompt_logprobs":null}],"usage":{"prompt_tokens":5,"total_tokens":12,"completion_tokens":7,"prompt_tokens_details":null},"kv_transfer_params":null})",
+      &r, true);
   EXPECT_FALSE(r.malformed);
   EXPECT_EQ(r.prompt_tokens, 5);
   EXPECT_EQ(r.completion_tokens, 7);
   EXPECT_EQ(r.finish_reason, "length");
   EXPECT_EQ(r.text, " city that has a unique blend of");
   EventDecoder c(ApiDialect::kOpenAIChat);
-  c.decode_response(R"({"id":"chatcmpl-mock-001","object":"chat.completion","created":1700000000,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":25,"total_tokens":35}})",
-                    &r, false);
+  c.decode_response(
+      R"({"id":"chatcmpl-mock-001","object":"chat.completion","created":1700000000,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":25,"total_tokens":35}})",
+      &r, false);
   EXPECT_EQ(r.text_bytes, 8);
   EXPECT_EQ(r.completion_tokens, 25);
   EventDecoder t(ApiDialect::kTgi);
-  t.decode_response(R"({"generated_text":" Deep Learning is","details":{"finish_reason":"length","generated_tokens":3,"seed":null,"prefill":[],"tokens":[]}})", &r, true);
+  t.decode_response(
+      R"({"generated_text":" Deep Learning is","details":{"finish_reason":"length","generated_tokens":3,"seed":null,"prefill":[],"tokens":[]}})",
+      &r, true);
   EXPECT_EQ(r.completion_tokens, 3);
   EXPECT_EQ(r.text, " Deep Learning is");
-  t.decode_response(R"([{"generated_text":"ab","details":{"finish_reason":"eos_token","generated_tokens":1,"seed":1,"prefill":[],"tokens":[]}}])", &r, false);
+  t.decode_response(
+      R"([{"generated_text":"ab","details":{"finish_reason":"eos_token","generated_tokens":1,"seed":1,"prefill":[],"tokens":[]}}])",
+      &r, false);
   EXPECT_EQ(r.completion_tokens, 1);
   EXPECT_EQ(r.text_bytes, 2);
-  t.decode_response(R"({"error":"Input validation error: `inputs` must have less than 1024 tokens","error_type":"validation"})", &r, false);
+  t.decode_response(
+      R"({"error":"Input validation error: `inputs` must have less than 1024 tokens","error_type":"validation"})", &r,
+      false);
   EXPECT_TRUE(r.is_error);
   EXPECT_EQ(r.error_type, "validation");
   t.decode_response("<html>502 Bad Gateway</html>", &r, false);
