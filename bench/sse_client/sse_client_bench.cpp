@@ -59,13 +59,13 @@ int64_t query_int(const std::string& target, const char* key, int64_t fallback) 
 
 void append_event(std::string& out, int64_t i) {
   char payload[320];
-  const int n = std::snprintf(payload, sizeof(payload),
-                              "data: {\"t\":%lld,\"id\":\"cmpl-bench\",\"object\":\"text_completion\",\"created\":"
-                              "1700000000,\"model\":\"bench\",\"choices\":[{\"index\":0,\"text\":\" tok\",\"logprobs\":"
-                              "null,\"finish_reason\":null,\"stop_reason\":null}],\"usage\":{\"prompt_tokens\":8,"
-                              "\"total_tokens\":%lld,\"completion_tokens\":%lld}}\n\n",
-                              static_cast<long long>(now_ns()), static_cast<long long>(8 + i + 1),
-                              static_cast<long long>(i + 1));
+  const int n =
+      std::snprintf(payload, sizeof(payload),
+                    "data: {\"t\":%lld,\"id\":\"cmpl-bench\",\"object\":\"text_completion\",\"created\":"
+                    "1700000000,\"model\":\"bench\",\"choices\":[{\"index\":0,\"text\":\" tok\",\"logprobs\":"
+                    "null,\"finish_reason\":null,\"stop_reason\":null}],\"usage\":{\"prompt_tokens\":8,"
+                    "\"total_tokens\":%lld,\"completion_tokens\":%lld}}\n\n",
+                    static_cast<long long>(now_ns()), static_cast<long long>(8 + i + 1), static_cast<long long>(i + 1));
   char head[16];
   const int h = std::snprintf(head, sizeof(head), "%x\r\n", n);
   out.append(head, static_cast<size_t>(h));
@@ -80,7 +80,8 @@ asio::awaitable<void> serve_connection(tcp::socket socket) {
     std::string out;
     asio::steady_timer timer(socket.get_executor());
     for (;;) {
-      const size_t n = co_await asio::async_read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n", asio::use_awaitable);
+      const size_t n =
+          co_await asio::async_read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n", asio::use_awaitable);
       const std::string target = in.substr(0, in.find("\r\n"));
       in.erase(0, n);
       const int64_t events = query_int(target, "events", 100);
@@ -91,7 +92,8 @@ asio::awaitable<void> serve_connection(tcp::socket socket) {
       const int64_t start = now_ns();
       for (int64_t i = 0; i < events;) {
         if (interval_us > 0) {
-          timer.expires_at(asio::steady_timer::time_point(std::chrono::nanoseconds(start + (i + 1) * interval_us * 1000)));
+          timer.expires_at(
+              asio::steady_timer::time_point(std::chrono::nanoseconds(start + (i + 1) * interval_us * 1000)));
           co_await timer.async_wait(asio::use_awaitable);
         }
         out.clear();
@@ -133,7 +135,7 @@ struct Shared {
   uint64_t failures = 0;
   size_t completed = 0;
   size_t with_first_event = 0;
-  std::vector<int64_t> latencies_ns;  // preallocated: receive stamp - server send stamp, per event
+  std::vector<int64_t> latencies_ns;   // preallocated: receive stamp - server send stamp, per event
   std::vector<int64_t> processing_ns;  // per read: end of handling (SSE + JSON decode) - receive stamp
   bool record_latency = false;
   std::string first_failure;
@@ -168,7 +170,8 @@ struct Stream final : ResponseHandler {
   void on_complete(const Outcome& outcome, int64_t) override {
     ++shared->completed;
     if (outcome.failure != FailureKind::kNone) {
-      if (shared->failures++ == 0) shared->first_failure = std::string(to_string(outcome.failure)) + ": " + outcome.detail;
+      if (shared->failures++ == 0)
+        shared->first_failure = std::string(to_string(outcome.failure)) + ": " + outcome.detail;
     }
   }
 };
@@ -308,7 +311,8 @@ int main(int argc, char** argv) {
   // The latency phase at lighter loads, to show how it scales with the event rate on this machine.
   std::vector<std::pair<size_t, PhaseResult>> lighter;
   for (size_t n : {size_t{10}, size_t{100}}) {
-    lighter.emplace_back(n, run_phase(url, n, lat_events, 50'000, 1, true, false, 50'000'000 / static_cast<int64_t>(n)));
+    lighter.emplace_back(n,
+                         run_phase(url, n, lat_events, 50'000, 1, true, false, 50'000'000 / static_cast<int64_t>(n)));
   }
 
   kill(child, SIGTERM);
@@ -326,13 +330,12 @@ int main(int argc, char** argv) {
               "throughput, one loop thread", ">= 250,000/s", rate(tp), cpu_rate(tp), tp_streams,
               static_cast<long long>(tp_events), static_cast<unsigned long long>(tp.tokens));
   std::printf("%-52s %-16s %zu of %zu completed, %llu failed, %.0f events/s\n", "concurrent streams", "2,000",
-              many_r.completed - many_r.failures, many, static_cast<unsigned long long>(many_r.failures),
-              rate(many_r));
+              many_r.completed - many_r.failures, many, static_cast<unsigned long long>(many_r.failures), rate(many_r));
   std::printf("%-52s %-16s p50 %.1f us, p99 %.1f us, max %.1f us (%zu events)\n",
               "client added latency at 1,000 streams (20k ev/s)", "p99 <= 100 us", p50, p99, max_us,
               lat.latencies_ns.size());
-  std::printf("%-52s %-16s p50 %.1f us, p99 %.1f us (%zu reads)\n", "  of which client processing (read -> handled)", "",
-              percentile_us(lat.processing_ns, 50), percentile_us(lat.processing_ns, 99), lat.processing_ns.size());
+  std::printf("%-52s %-16s p50 %.1f us, p99 %.1f us (%zu reads)\n", "  of which client processing (read -> handled)",
+              "", percentile_us(lat.processing_ns, 50), percentile_us(lat.processing_ns, 99), lat.processing_ns.size());
   std::printf("%-52s %-16s %.2f us (throughput phase: client CPU / events)\n", "client CPU per event", "",
               tp.cpu_s * 1e6 / static_cast<double>(std::max<uint64_t>(tp.events, 1)));
   std::printf("%-52s %-16s %.1f KiB (RSS +%.1f MiB for %zu open streams)\n", "memory per open stream", "<= 64 KiB",
