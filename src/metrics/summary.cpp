@@ -181,7 +181,14 @@ int64_t run_origin_ns(const std::vector<RequestRecord>& records, const loadgen::
 Summary summarize(const std::vector<RequestRecord>& records, const loadgen::RunInfo& info,
                   const SummaryOptions& options) {
   Summary s;
-  s.user_percentiles = info.metric_percentiles.empty() ? std::vector<double>{99.0} : info.metric_percentiles;
+  for (double p : info.metric_percentiles) {
+    if (p >= 0.0 && p <= 100.0) {
+      s.user_percentiles.push_back(p);
+    } else {
+      s.warnings.push_back(fmt::format("percentile {} ignored (outside [0, 100])", p));
+    }
+  }
+  if (s.user_percentiles.empty()) s.user_percentiles = {99.0};
   s.percentiles = merge_percentiles(s.user_percentiles);
   const std::vector<Slo> slos = parse_slos(info.goodput, s.warnings);
   s.has_goodput = !info.goodput.empty();
