@@ -1,9 +1,9 @@
 #include "metrics/cli_values.h"
 
+#include <fmt/core.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fmt/core.h>
 #include <stdexcept>
 
 namespace llmbench::metrics {
@@ -66,8 +66,7 @@ std::vector<loadgen::GoodputSlo> parse_goodput(const std::vector<std::string>& p
     }
     double value = 0;
     if (!parse_double(std::string_view(pair).substr(colon + 1), value) || value < 0) {
-      throw std::invalid_argument(
-          fmt::format("--goodput: '{}' needs a non-negative number of milliseconds", pair));
+      throw std::invalid_argument(fmt::format("--goodput: '{}' needs a non-negative number of milliseconds", pair));
     }
     for (const auto& g : out) {
       if (g.metric == name) throw std::invalid_argument(fmt::format("--goodput: '{}' given twice", name));

@@ -431,6 +431,10 @@ SingleSummary summarize_single(const std::vector<RequestRecord>& records, const 
   out.latency_s = sample_stats(latency, ci_level);
   out.tokens = sample_stats(tokens, ci_level);
   out.tokens_per_s = sample_stats(rate, ci_level);
+  out.ttft_values_s = std::move(ttft);
+  out.latency_values_s = std::move(latency);
+  out.token_values = std::move(tokens);
+  out.tokens_per_s_values = std::move(rate);
   return out;
 }
 
