@@ -191,7 +191,7 @@ Summary summarize(const std::vector<RequestRecord>& records, const loadgen::RunI
   if (s.user_percentiles.empty()) s.user_percentiles = {99.0};
   s.percentiles = merge_percentiles(s.user_percentiles);
   const std::vector<Slo> slos = parse_slos(info.goodput, s.warnings);
-  s.has_goodput = !info.goodput.empty();
+  s.has_goodput = !slos.empty();
 
   LatencySamples all;
   std::vector<WeightedValue> itl_per_token;
