@@ -21,6 +21,7 @@
 #include "app/demo_command.h"
 #include "app/subprocess.h"
 #include "core/clock.h"
+#include "report/atomic_file.h"
 #include "report/html_report.h"
 #include "report/result_files.h"
 
@@ -215,7 +216,7 @@ int run_demo(const DemoOptions& opt) {
   std::string report_note;
   try {
     auto runs = report::load_result_files({dir.string()});
-    report::write_text_file_atomic((dir / "report.html").string(),
+    report::write_string_atomically((dir / "report.html").string(),
                                    report::render_html_report(runs, "llmbench demo: " + opt.model));
     report_note = fmt::format("Report: {} (open it in a browser; it works offline).\n", (dir / "report.html").string());
   } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #include "app/command.h"
 #include "app/report_commands.h"
 #include "report/compare_table.h"
+#include "report/atomic_file.h"
 #include "report/html_report.h"
 
 namespace llmbench::app {
@@ -37,7 +38,7 @@ CLI::App* add_compare_command(CLI::App& root) {
       if (opt->output.empty()) {
         fmt::print("{}", table);
       } else {
-        report::write_text_file_atomic(opt->output, table);
+        report::write_string_atomically(opt->output, table);
         fmt::print("wrote {}\n", opt->output);
       }
     } catch (const std::runtime_error& e) {
@@ -66,7 +67,7 @@ CLI::App* add_report_command(CLI::App& root) {
         fmt::print(stderr, "llmbench report: no result files found in the given paths\n");
         throw CliExit(2);
       }
-      report::write_text_file_atomic(opt->output, report::render_html_report(runs, opt->title));
+      report::write_string_atomically(opt->output, report::render_html_report(runs, opt->title));
       fmt::print("wrote {} ({} runs)\n", opt->output, runs.size());
     } catch (const std::runtime_error& e) {
       fmt::print(stderr, "llmbench report: {}\n", e.what());

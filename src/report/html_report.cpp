@@ -1,11 +1,5 @@
 #include "report/html_report.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <stdexcept>
 
 #include "core/clock.h"
 #include "core/embedded_file.h"
@@ -99,19 +93,6 @@ std::string render_html_report(const std::vector<ResultFile>& runs, const std::s
   html += escape_for_script(LLMBENCH_EMBEDDED(llmbench_report_js));
   html += "</script>\n</body>\n</html>\n";
   return html;
-}
-
-void write_text_file_atomic(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = (std::fflush(f) == 0) && ok;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-  }
 }
 
 }  // namespace llmbench::report

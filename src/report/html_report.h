@@ -11,7 +11,4 @@ namespace llmbench::report {
 
 std::string render_html_report(const std::vector<ResultFile>& runs, const std::string& title);
 
-// Writes atomically (temporary file, then rename). Throws std::runtime_error on failure.
-void write_text_file_atomic(const std::string& path, const std::string& text);
-
 }  // namespace llmbench::report

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "report/compare_table.h"
+#include "report/atomic_file.h"
 #include "report/html_report.h"
 #include "report/result_files.h"
 
@@ -68,9 +69,9 @@ TEST_F(ResultDir, HtmlReportIsSelfContainedAndEscapesScriptEnds) {
   EXPECT_EQ(html.find("x</script>"), std::string::npos);  // data cannot close its <script>
   EXPECT_NE(html.find("<title>t &lt;1&gt;</title>"), std::string::npos);
   auto out = (dir_ / "r.html").string();
-  write_text_file_atomic(out, html);
+  write_string_atomically(out, html);
   EXPECT_EQ(fs::file_size(out), html.size());
-  EXPECT_THROW(write_text_file_atomic((dir_ / "no/such/dir/r.html").string(), html), std::runtime_error);
+  EXPECT_THROW(write_string_atomically((dir_ / "no/such/dir/r.html").string(), html), std::runtime_error);
 }
 
 }  // namespace
