@@ -25,9 +25,12 @@ enum class ArrivalDistribution : uint8_t {
 };
 inline const char* to_string(ArrivalDistribution d) {
   switch (d) {
-    case ArrivalDistribution::kPoisson: return "poisson";
-    case ArrivalDistribution::kConstant: return "constant";
-    case ArrivalDistribution::kGamma: return "gamma";
+    case ArrivalDistribution::kPoisson:
+      return "poisson";
+    case ArrivalDistribution::kConstant:
+      return "constant";
+    case ArrivalDistribution::kGamma:
+      return "gamma";
   }
   return "poisson";
 }
@@ -39,9 +42,12 @@ enum class RampUp : uint8_t {
 };
 inline const char* to_string(RampUp r) {
   switch (r) {
-    case RampUp::kNone: return "none";
-    case RampUp::kLinear: return "linear";
-    case RampUp::kExponential: return "exponential";
+    case RampUp::kNone:
+      return "none";
+    case RampUp::kLinear:
+      return "linear";
+    case RampUp::kExponential:
+      return "exponential";
   }
   return "none";
 }
@@ -56,31 +62,31 @@ struct RunInfo {
   // What kind of run.
   std::string scenario;  // "single" or "load"
   LoadMode mode = LoadMode::kClosedLoop;
-  int32_t concurrency = 0;       // closed loop: number of users (single: 1)
-  double request_rate = 0;       // open loop: requests/s; +infinity = all at once; 0 when closed loop
-  double burstiness = 1.0;       // gamma shape for arrivals (1 = Poisson)
+  int32_t concurrency = 0;  // closed loop: number of users (single: 1)
+  double request_rate = 0;  // open loop: requests/s; +infinity = all at once; 0 when closed loop
+  double burstiness = 1.0;  // gamma shape for arrivals (1 = Poisson)
   ArrivalDistribution arrival = ArrivalDistribution::kPoisson;
-  int32_t max_concurrency = 0;   // cap on in-flight requests (0 = none)
+  int32_t max_concurrency = 0;  // cap on in-flight requests (0 = none)
   RampUp ramp_up = RampUp::kNone;
   double ramp_up_duration_s = 0;
   double ramp_up_start_rps = 0;
   double ramp_up_end_rps = 0;
-  int64_t num_prompts = 0;       // requested number of measured requests (single: trials)
-  double duration_limit_s = 0;   // --duration (0 = none)
-  int32_t num_warmups = 0;       // warm-up requests sent before measuring (excluded from metrics)
+  int64_t num_prompts = 0;      // requested number of measured requests (single: trials)
+  double duration_limit_s = 0;  // --duration (0 = none)
+  int32_t num_warmups = 0;      // warm-up requests sent before measuring (excluded from metrics)
 
   // How it went.
-  int64_t start_ns = 0;       // steady clock: first measured request scheduled (benchmark t = 0)
-  int64_t end_ns = 0;         // steady clock: last measured request ended (or the run was stopped)
-  int64_t wall_start_ns = 0;  // Unix epoch ns at start_ns, for metadata ("date" in results)
-  bool partial = false;       // stopped early (Ctrl-C, --duration with requests cancelled, ...)
+  int64_t start_ns = 0;        // steady clock: first measured request scheduled (benchmark t = 0)
+  int64_t end_ns = 0;          // steady clock: last measured request ended (or the run was stopped)
+  int64_t wall_start_ns = 0;   // Unix epoch ns at start_ns, for metadata ("date" in results)
+  bool partial = false;        // stopped early (Ctrl-C, --duration with requests cancelled, ...)
   std::string partial_reason;  // "interrupted (SIGINT)", "duration limit reached", ...
 
   // Target.
-  std::string base_url;  // "http://127.0.0.1:8000"
-  std::string endpoint;  // "/v1/completions"
-  std::string backend;   // dialect: "openai", "openai-chat", "tgi"
-  std::string model;     // model id as sent (and as "model_id" in results)
+  std::string base_url;   // "http://127.0.0.1:8000"
+  std::string endpoint;   // "/v1/completions"
+  std::string backend;    // dialect: "openai", "openai-chat", "tgi"
+  std::string model;      // model id as sent (and as "model_id" in results)
   std::string tokenizer;  // tokenizer name/path if any, else empty
 
   // Workload description (synthetic prompts for now).
@@ -94,14 +100,14 @@ struct RunInfo {
   // Labels.
   std::string label;
   std::vector<std::pair<std::string, std::string>> metadata;  // --metadata K=V in given order
-  std::string command_line;  // the full command line, shell-quoted
-  std::string host;          // hostname of the machine running llmbench
+  std::string command_line;                                   // the full command line, shell-quoted
+  std::string host;                                           // hostname of the machine running llmbench
   std::string llmbench_version;
 
   // What to report.
-  std::vector<GoodputSlo> goodput;                 // --goodput as given
-  std::vector<std::string> percentile_metrics;     // e.g. {"ttft","tpot","itl"} (vLLM's default)
-  std::vector<double> metric_percentiles;          // e.g. {99}
+  std::vector<GoodputSlo> goodput;              // --goodput as given
+  std::vector<std::string> percentile_metrics;  // e.g. {"ttft","tpot","itl"} (vLLM's default)
+  std::vector<double> metric_percentiles;       // e.g. {99}
 };
 
 }  // namespace llmbench::loadgen
