@@ -14,7 +14,8 @@ void validate(const ArrivalOptions& o) {
   }
   if (o.ramp_up != RampUp::kNone) {
     const double end = o.ramp_up_end_rps > 0 ? o.ramp_up_end_rps : o.request_rate;
-    if (!std::isfinite(end)) throw std::invalid_argument("ramp-up needs a finite end rate (--request-rate or --ramp-up-end-rps)");
+    if (!std::isfinite(end))
+      throw std::invalid_argument("ramp-up needs a finite end rate (--request-rate or --ramp-up-end-rps)");
     if (o.ramp_up_start_rps < 0) throw std::invalid_argument("ramp-up start rate must be >= 0");
     if (o.ramp_up == RampUp::kExponential && !(o.ramp_up_start_rps > 0)) {
       throw std::invalid_argument("exponential ramp-up needs --ramp-up-start-rps > 0");
@@ -38,7 +39,9 @@ double ArrivalSchedule::rate_at(int64_t t_ns, int64_t i) const {
   if (o.ramp_up_duration_s > 0) {
     progress = std::clamp(static_cast<double>(t_ns) / 1e9 / o.ramp_up_duration_s, 0.0, 1.0);
   } else {
-    progress = o.ramp_up_requests > 1 ? std::clamp(static_cast<double>(i) / static_cast<double>(o.ramp_up_requests - 1), 0.0, 1.0) : 1.0;
+    progress = o.ramp_up_requests > 1
+                   ? std::clamp(static_cast<double>(i) / static_cast<double>(o.ramp_up_requests - 1), 0.0, 1.0)
+                   : 1.0;
   }
   if (o.ramp_up == RampUp::kLinear) return start + (end - start) * progress;
   return start * std::pow(end / start, progress);
@@ -53,8 +56,12 @@ int64_t ArrivalSchedule::next_offset_ns() {
   if (rate <= 0) rate = options_.ramp_up_duration_s > 0 ? 1.0 / options_.ramp_up_duration_s : 1e-3;
   double interval_s = 0;
   switch (options_.distribution) {
-    case ArrivalDistribution::kConstant: interval_s = 1.0 / rate; break;
-    case ArrivalDistribution::kPoisson: interval_s = std::exponential_distribution<double>(rate)(rng_); break;
+    case ArrivalDistribution::kConstant:
+      interval_s = 1.0 / rate;
+      break;
+    case ArrivalDistribution::kPoisson:
+      interval_s = std::exponential_distribution<double>(rate)(rng_);
+      break;
     case ArrivalDistribution::kGamma: {
       // Shape k = burstiness, scale = 1 / (rate * k): mean interval 1/rate, CV 1/sqrt(k) (as vLLM).
       const double k = options_.burstiness;

@@ -18,7 +18,7 @@ struct ArrivalOptions {
   RampUp ramp_up = RampUp::kNone;
   double ramp_up_duration_s = 0;  // > 0: the rate ramps over this time; 0: over ramp_up_requests requests
   double ramp_up_start_rps = 0;
-  double ramp_up_end_rps = 0;  // 0 = request_rate
+  double ramp_up_end_rps = 0;    // 0 = request_rate
   int64_t ramp_up_requests = 0;  // index-based ramp (vLLM's --ramp-up-strategy): the run's num_prompts
   uint64_t seed = 0;
 };

@@ -13,19 +13,32 @@ namespace llmbench::loadgen {
 
 const char* failure_kind_name(net::FailureKind kind) {
   switch (kind) {
-    case net::FailureKind::kNone: return "";
-    case net::FailureKind::kConnectRefused: return "connection_refused";
-    case net::FailureKind::kConnectTimeout: return "connect_timeout";
-    case net::FailureKind::kDns: return "dns_error";
-    case net::FailureKind::kTls: return "tls_error";
-    case net::FailureKind::kReadTimeout: return "read_timeout";
-    case net::FailureKind::kTotalTimeout: return "request_timeout";
-    case net::FailureKind::kConnectionClosed: return "connection_closed";
-    case net::FailureKind::kHttpStatus: return "http_error";
-    case net::FailureKind::kProtocol: return "protocol_error";
-    case net::FailureKind::kBodyTooLarge: return "body_too_large";
-    case net::FailureKind::kCancelled: return "cancelled";
-    case net::FailureKind::kOther: return "other";
+    case net::FailureKind::kNone:
+      return "";
+    case net::FailureKind::kConnectRefused:
+      return "connection_refused";
+    case net::FailureKind::kConnectTimeout:
+      return "connect_timeout";
+    case net::FailureKind::kDns:
+      return "dns_error";
+    case net::FailureKind::kTls:
+      return "tls_error";
+    case net::FailureKind::kReadTimeout:
+      return "read_timeout";
+    case net::FailureKind::kTotalTimeout:
+      return "request_timeout";
+    case net::FailureKind::kConnectionClosed:
+      return "connection_closed";
+    case net::FailureKind::kHttpStatus:
+      return "http_error";
+    case net::FailureKind::kProtocol:
+      return "protocol_error";
+    case net::FailureKind::kBodyTooLarge:
+      return "body_too_large";
+    case net::FailureKind::kCancelled:
+      return "cancelled";
+    case net::FailureKind::kOther:
+      return "other";
   }
   return "other";
 }
@@ -93,9 +106,7 @@ struct LoadRunner::Impl {
   void on_done(Slot* slot, const net::Outcome& outcome, int64_t end_ns);
   void stop(std::string reason, bool partial);
   void maybe_finish();
-  bool more_measured() const {
-    return !stopping && (options.num_prompts == 0 || next_index < options.num_prompts);
-  }
+  bool more_measured() const { return !stopping && (options.num_prompts == 0 || next_index < options.num_prompts); }
 };
 
 void Slot::on_sent(int64_t sent_ns) {

@@ -23,8 +23,8 @@ namespace llmbench::loadgen {
 
 struct LoadOptions {
   LoadMode mode = LoadMode::kClosedLoop;
-  int32_t concurrency = 1;  // closed loop: users
-  ArrivalOptions arrival;   // open loop
+  int32_t concurrency = 1;      // closed loop: users
+  ArrivalOptions arrival;       // open loop
   int32_t max_concurrency = 0;  // open loop: cap on in-flight requests (0 = none); waits show as lag
   int64_t num_prompts = 0;      // measured requests; 0 = until duration_s
   double duration_s = 0;        // stop sending after this long (0 = no limit)

@@ -30,18 +30,24 @@ std::optional<ApiBackend> parse_api_backend(std::string_view name) {
 
 const char* to_string(ApiBackend backend) {
   switch (backend) {
-    case ApiBackend::kOpenAiCompletions: return "openai";
-    case ApiBackend::kOpenAiChat: return "openai-chat";
-    case ApiBackend::kTgi: return "tgi";
+    case ApiBackend::kOpenAiCompletions:
+      return "openai";
+    case ApiBackend::kOpenAiChat:
+      return "openai-chat";
+    case ApiBackend::kTgi:
+      return "tgi";
   }
   return "openai";
 }
 
 const char* default_endpoint(ApiBackend backend) {
   switch (backend) {
-    case ApiBackend::kOpenAiCompletions: return "/v1/completions";
-    case ApiBackend::kOpenAiChat: return "/v1/chat/completions";
-    case ApiBackend::kTgi: return "/generate_stream";
+    case ApiBackend::kOpenAiCompletions:
+      return "/v1/completions";
+    case ApiBackend::kOpenAiChat:
+      return "/v1/chat/completions";
+    case ApiBackend::kTgi:
+      return "/generate_stream";
   }
   return "/v1/completions";
 }

@@ -28,7 +28,7 @@ std::string build_request_body(ApiBackend backend, const Prompt& prompt, const B
   json body;
   switch (backend) {
     case ApiBackend::kOpenAiCompletions: {
-      body["model"] = options.model;
+      if (!options.model.empty()) body["model"] = options.model;
       if (const auto* ids = std::get_if<std::vector<int32_t>>(&prompt)) {
         body["prompt"] = *ids;
       } else {
@@ -43,7 +43,7 @@ std::string build_request_body(ApiBackend backend, const Prompt& prompt, const B
       break;
     }
     case ApiBackend::kOpenAiChat: {
-      body["model"] = options.model;
+      if (!options.model.empty()) body["model"] = options.model;
       body["messages"] = json::array({{{"role", "user"}, {"content", prompt_text(prompt, backend)}}});
       body["max_tokens"] = options.max_tokens;
       body["stream"] = true;

@@ -11,13 +11,13 @@ namespace llmbench::workload {
 namespace {
 
 constexpr std::array<const char*, 64> kWords{
-    "the",     "model",   "server",  "token",   "request", "latency", "batch",   "memory",  "cache",   "time",
-    "first",   "second",  "system",  "network", "answer",  "question", "small",  "large",   "fast",    "slow",
-    "river",   "mountain", "city",   "garden",  "window",  "paper",   "stone",   "light",   "water",   "music",
-    "history", "science", "number",  "letter",  "market",  "engine",  "signal",  "winter",  "summer",  "forest",
-    "ocean",   "planet",  "bridge",  "school",  "friend",  "family",  "animal",  "travel",  "story",   "picture",
-    "morning", "evening", "simple",  "careful", "quiet",   "bright",  "gentle",  "strong",  "early",   "later",
-    "north",   "south",   "east",    "west"};
+    "the",     "model",    "server", "token",   "request", "latency",  "batch",  "memory", "cache",  "time",
+    "first",   "second",   "system", "network", "answer",  "question", "small",  "large",  "fast",   "slow",
+    "river",   "mountain", "city",   "garden",  "window",  "paper",    "stone",  "light",  "water",  "music",
+    "history", "science",  "number", "letter",  "market",  "engine",   "signal", "winter", "summer", "forest",
+    "ocean",   "planet",   "bridge", "school",  "friend",  "family",   "animal", "travel", "story",  "picture",
+    "morning", "evening",  "simple", "careful", "quiet",   "bright",   "gentle", "strong", "early",  "later",
+    "north",   "south",    "east",   "west"};
 
 }  // namespace
 
@@ -59,7 +59,7 @@ std::vector<RequestSpec> build_synthetic_requests(const SyntheticOptions& option
   if (options.num_requests < 0) throw std::invalid_argument("number of requests must be >= 0");
   if (options.output_len <= 0) throw std::invalid_argument("output length (max tokens) must be > 0");
   if (options.input_len < 0) throw std::invalid_argument("input length must be >= 0");
-  BodyOptions body_options{options.model,       options.output_len,      options.ignore_eos, options.temperature,
+  BodyOptions body_options{options.model,       options.output_len,      options.ignore_eos,  options.temperature,
                            options.sample_seed, options.extra_body_json, options.stream_usage};
   const std::string target = options.endpoint.empty() ? default_endpoint(options.backend) : options.endpoint;
   std::vector<RequestSpec> specs;

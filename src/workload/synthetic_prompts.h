@@ -24,10 +24,10 @@ struct SyntheticOptions {
   int32_t vocab_size = 50257;               // random ids are drawn from [first_id, vocab_size)
   int32_t first_id = 1000;                  // skip low ids (bytes, specials) as vLLM's random dataset does
   bool ignore_eos = false;
-  std::optional<double> temperature;   // omitted from the body when not set
+  std::optional<double> temperature;    // omitted from the body when not set
   std::optional<uint64_t> sample_seed;  // "seed" in the body when set
-  std::string extra_body_json;         // --extra-body: a JSON object merged into every body
-  bool stream_usage = true;            // ask OpenAI servers for per-chunk usage (exact token counts)
+  std::string extra_body_json;          // --extra-body: a JSON object merged into every body
+  bool stream_usage = true;             // ask OpenAI servers for per-chunk usage (exact token counts)
 };
 
 // Random token ids: exactly `len` ids in [first_id, vocab_size), reproducible for a seed.
