@@ -10,6 +10,7 @@
 // complete a request from inside another callback: they close the socket, and the aborted I/O
 // completion then finishes the request.
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -20,7 +21,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <atomic>
 #include <deque>
 #include <unordered_map>
 
@@ -181,7 +181,7 @@ class ClientCore {
 
   uint64_t next_id = 1;
   std::vector<std::shared_ptr<Connection>> connections;
-  std::vector<Connection*> idle;  // LIFO: the most recently used is the most likely alive
+  std::vector<Connection*> idle;                      // LIFO: the most recently used is the most likely alive
   std::deque<std::unique_ptr<PendingRequest>> queue;  // waiting for a connection slot
   std::unordered_map<uint64_t, Connection*> active;   // request id -> its connection
   asio::steady_timer queue_timer;
@@ -262,8 +262,8 @@ ClientCore::ClientCore(EventLoop& loop_in, Url url_in, ClientOptions options_in)
   asio::ip::make_address(url.host, ec);
   host_is_ip = !ec;
   if (host_is_ip) {
-    resolved = tcp::resolver::results_type::create(tcp::endpoint(asio::ip::make_address(url.host), url.port),
-                                                   url.host, std::to_string(url.port));
+    resolved = tcp::resolver::results_type::create(tcp::endpoint(asio::ip::make_address(url.host), url.port), url.host,
+                                                   std::to_string(url.port));
   }
   bool has_user_agent = false;
   for (const auto& [name, value] : options.headers) {
@@ -400,20 +400,19 @@ void ClientCore::open_connection(std::unique_ptr<PendingRequest> req) {
     return;
   }
   c->resolver = std::make_unique<tcp::resolver>(ioc);
-  c->resolver->async_resolve(url.host, std::to_string(url.port),
-                             [c](const error_code& ec, tcp::resolver::results_type results) {
-                               ClientCore* self = c->owner;
-                               if (!self || c->state == ConnState::kClosed) return;
-                               if (c->pending != FailureKind::kNone) {
-                                 self->finish_error(c, c->pending, c->pending_detail);
-                               } else if (ec) {
-                                 self->finish_error(c, FailureKind::kDns,
-                                                    "cannot resolve '" + self->url.host + "': " + ec.message());
-                               } else {
-                                 self->resolved = results;
-                                 self->start_connect(c, std::move(results));
-                               }
-                             });
+  c->resolver->async_resolve(
+      url.host, std::to_string(url.port), [c](const error_code& ec, tcp::resolver::results_type results) {
+        ClientCore* self = c->owner;
+        if (!self || c->state == ConnState::kClosed) return;
+        if (c->pending != FailureKind::kNone) {
+          self->finish_error(c, c->pending, c->pending_detail);
+        } else if (ec) {
+          self->finish_error(c, FailureKind::kDns, "cannot resolve '" + self->url.host + "': " + ec.message());
+        } else {
+          self->resolved = results;
+          self->start_connect(c, std::move(results));
+        }
+      });
 }
 
 void ClientCore::start_connect(const std::shared_ptr<Connection>& c, tcp::resolver::results_type endpoints) {
@@ -505,8 +504,7 @@ void ClientCore::start_read(const std::shared_ptr<Connection>& c) {
   });
 }
 
-void ClientCore::on_read(const std::shared_ptr<Connection>& c, const error_code& ec, size_t n,
-                               int64_t stamp_ns) {
+void ClientCore::on_read(const std::shared_ptr<Connection>& c, const error_code& ec, size_t n, int64_t stamp_ns) {
   if (c->state == ConnState::kClosed) return;
   if (c->pending != FailureKind::kNone) return finish_error(c, c->pending, c->pending_detail);
   if (ec) {
@@ -596,9 +594,9 @@ void ClientCore::on_timer(const std::shared_ptr<Connection>& c) {
   }
   if (c->state == ConnState::kConnecting) {
     if (now >= c->connect_deadline_ns) {
-      return fail(c.get(), FailureKind::kConnectTimeout,
-                  "connect to " + url.origin() + " timed out after " + std::to_string(options.connect_timeout_ms) +
-                      " ms");
+      return fail(
+          c.get(), FailureKind::kConnectTimeout,
+          "connect to " + url.origin() + " timed out after " + std::to_string(options.connect_timeout_ms) + " ms");
     }
     return arm_timer(c, std::min(c->connect_deadline_ns, c->req->total_deadline_ns));
   }
