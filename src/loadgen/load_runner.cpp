@@ -58,7 +58,9 @@ struct Slot final : net::ResponseHandler {
   std::string error_body;
   StreamDecoder decoder;
 
-  explicit Slot(workload::ApiBackend backend) : decoder(backend) { error_body.reserve(kMaxErrorBody); }
+  explicit Slot(std::shared_ptr<net::EventDecoder> json) : decoder(std::move(json)) {
+    error_body.reserve(kMaxErrorBody);
+  }
   void on_sent(int64_t sent_ns) override;
   void on_headers(int status_code, std::string_view content_type, int64_t arrived_ns) override;
   void on_body(std::string_view data, int64_t arrived_ns) override;
@@ -76,6 +78,7 @@ struct LoadRunner::Impl {
   LiveCounters counters;
 
   std::deque<RequestRecord> records;
+  std::shared_ptr<net::EventDecoder> event_decoder;  // one JSON decoder for all streams of the loop
   std::vector<std::unique_ptr<Slot>> slots;
   std::vector<Slot*> free_slots;
 
@@ -236,7 +239,7 @@ void LoadRunner::Impl::send(int64_t index, int32_t worker, int64_t scheduled_ns,
 
   Slot* slot;
   if (free_slots.empty()) {
-    slots.push_back(std::make_unique<Slot>(options.backend));
+    slots.push_back(std::make_unique<Slot>(event_decoder));
     slot = slots.back().get();
     slot->runner = this;
     slot->decoder.keep_text(options.keep_output_text);
@@ -403,6 +406,7 @@ LoadRunner::LoadRunner(net::Url base_url, std::vector<workload::RequestSpec> spe
     }
     validate(o.arrival);
   }
+  impl_->event_decoder = std::make_shared<net::EventDecoder>(workload::to_dialect(o.backend));
   impl_->requests.reserve(impl_->specs.size());
   for (const auto& spec : impl_->specs) {
     net::HttpRequest request;

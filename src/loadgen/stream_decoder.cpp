@@ -1,63 +1,22 @@
 #include "loadgen/stream_decoder.h"
 
-#include <simdjson.h>
-
-#include <algorithm>
-
 namespace llmbench::loadgen {
-
-struct StreamDecoder::Parser {
-  simdjson::dom::parser dom;
-};
-
 namespace {
-
 constexpr size_t kMaxErrorBytes = 512;
 constexpr size_t kMaxRawBody = 64u << 20;
-
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
-}
-
-// Text of an OpenAI-style error object or TGI's {"error": "..."}; empty when `doc` is no error.
-std::string error_message(const simdjson::dom::element& doc) {
-  simdjson::dom::element err;
-  if (doc["error"].get(err) == simdjson::SUCCESS && !err.is_null()) {
-    std::string_view msg;
-    if (err.get_string().get(msg) == simdjson::SUCCESS) return std::string(msg);
-    if (err["message"].get_string().get(msg) == simdjson::SUCCESS) return std::string(msg);
-    return std::string(simdjson::minify(err));
-  }
-  std::string_view object;
-  if (doc["object"].get_string().get(object) == simdjson::SUCCESS && object == "error") {
-    std::string_view msg;
-    if (doc["message"].get_string().get(msg) == simdjson::SUCCESS) return std::string(msg);
-    return "error";
-  }
-  return {};
-}
-
-int64_t get_int(const simdjson::dom::element& obj, std::string_view key, int64_t fallback) {
-  int64_t v;
-  if (obj[key].get_int64().get(v) == simdjson::SUCCESS) return v;
-  return fallback;
-}
-
 }  // namespace
 
-StreamDecoder::StreamDecoder(workload::ApiBackend backend) : parser_(std::make_unique<Parser>()), backend_(backend) {
-  line_.reserve(4096);
-  data_.reserve(4096);
-}
+StreamDecoder::StreamDecoder(workload::ApiBackend backend)
+    : StreamDecoder(std::make_shared<net::EventDecoder>(workload::to_dialect(backend))) {}
+StreamDecoder::StreamDecoder(std::shared_ptr<net::EventDecoder> decoder) : decoder_(std::move(decoder)) {}
 StreamDecoder::~StreamDecoder() = default;
 StreamDecoder::StreamDecoder(StreamDecoder&&) noexcept = default;
 StreamDecoder& StreamDecoder::operator=(StreamDecoder&&) noexcept = default;
 
 void StreamDecoder::reset(bool event_stream) {
   event_stream_ = event_stream;
-  line_.clear();
-  data_.clear();
-  has_data_ = false;
+  sse_.reset();
+  state_ = net::StreamState{};
   raw_body_.clear();
   saw_done_ = false;
   chunk_counted_ = false;
@@ -65,9 +24,6 @@ void StreamDecoder::reset(bool event_stream) {
   failure_kind_.clear();
   error_.clear();
   text_.clear();
-  usage_completion_tokens_ = -1;
-  usage_prompt_tokens_ = -1;
-  last_usage_cumulative_ = 0;
   output_text_bytes_ = 0;
 }
 
@@ -85,174 +41,60 @@ void StreamDecoder::feed(std::string_view data, int64_t arrived_ns, std::vector<
     raw_body_.append(data);
     return;
   }
-  size_t pos = 0;
-  while (pos < data.size() && !failed()) {
-    const size_t nl = data.find('\n', pos);
-    if (nl == std::string_view::npos) {
-      line_.append(data.substr(pos));
-      return;
-    }
-    std::string_view line;
-    if (line_.empty()) {
-      line = data.substr(pos, nl - pos);
-    } else {
-      line_.append(data.substr(pos, nl - pos));
-      line = line_;
-    }
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) {
-      dispatch(arrived_ns, events);
-    } else {
-      on_line(line);
-    }
-    line_.clear();
-    pos = nl + 1;
-  }
+  sse_.feed(data, arrived_ns, [&](const net::SseEvent& event) { on_event(event, events); });
 }
 
-void StreamDecoder::on_line(std::string_view line) {
-  if (line.front() == ':') return;  // comment / keep-alive
-  if (starts_with(line, "data:")) {
-    std::string_view value = line.substr(5);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    if (has_data_) data_.push_back('\n');
-    data_.append(value);
-    has_data_ = true;
-    return;
-  }
-  if (starts_with(line, "event:") || starts_with(line, "id:") || starts_with(line, "retry:")) return;
-  fail("malformed_sse", "unexpected line in event stream: " + std::string(line.substr(0, 200)));
-}
-
-void StreamDecoder::dispatch(int64_t arrived_ns, std::vector<StreamEventStamp>& events) {
-  if (!has_data_) return;
-  has_data_ = false;
-  if (data_ == "[DONE]") {
-    saw_done_ = true;
-    data_.clear();
-    return;
-  }
-  const int32_t tokens = parse_event(data_);
-  data_.clear();
+void StreamDecoder::on_event(const net::SseEvent& event, std::vector<StreamEventStamp>& events) {
   if (failed()) return;
-  events.push_back(StreamEventStamp{arrived_ns, tokens});
-}
-
-int32_t StreamDecoder::parse_event(std::string& json) {
-  const size_t n = json.size();
-  json.reserve(n + simdjson::SIMDJSON_PADDING);
-  simdjson::dom::element doc;
-  if (auto err = parser_->dom.parse(json.data(), n, false).get(doc); err != simdjson::SUCCESS) {
-    fail("malformed_json", std::string(simdjson::error_message(err)) + ": " + json.substr(0, 200));
-    return 0;
+  if (event.overflow) return fail("event_too_large", "an SSE event exceeded the size limit");
+  if (event.done) {
+    saw_done_ = true;
+    return;
   }
-  if (!doc.is_object()) {
-    fail("malformed_json", "event is not a JSON object: " + json.substr(0, 200));
-    return 0;
+  if (event.data.empty()) return;  // an event without data (e.g. a bare "event: ping")
+  decoder_->decode_event(event.data, &state_, &event_, keep_text_);
+  if (event_.malformed) return fail("malformed_json", event_.malformed_detail);
+  if (event_.is_error) {
+    return fail("server_error", event_.error_message.empty() ? std::string(event.data) : event_.error_message);
   }
-  if (std::string msg = error_message(doc); !msg.empty()) {
-    fail("server_error", std::move(msg));
-    return 0;
+  int32_t tokens = event_.tokens;
+  if (event_.tokens_from_server && !event_.has_content && event_.finish_reason.empty() && state_.any_fallback) {
+    // A final usage-only chunk ("choices": []) after chunks counted one by one: its usage is the
+    // total (kept in state_), not new tokens.
+    tokens = 0;
   }
-
-  if (backend_ == workload::ApiBackend::kTgi) {
-    // TGI: every event carries exactly one generated token; the last one has details.
-    simdjson::dom::element token;
-    int32_t tokens = 0;
-    if (doc["token"].get(token) == simdjson::SUCCESS && token.is_object()) {
-      tokens = 1;
-      std::string_view text;
-      if (token["text"].get_string().get(text) == simdjson::SUCCESS) {
-        output_text_bytes_ += static_cast<int64_t>(text.size());
-        if (keep_text_) text_.append(text);
-      }
-    }
-    simdjson::dom::element details;
-    if (doc["details"].get(details) == simdjson::SUCCESS && details.is_object()) {
-      std::string_view reason;
-      if (details["finish_reason"].get_string().get(reason) == simdjson::SUCCESS) finish_reason_ = reason;
-      const int64_t generated = get_int(details, "generated_tokens", -1);
-      if (generated >= 0) usage_completion_tokens_ = static_cast<int32_t>(generated);
-    }
-    return tokens;
-  }
-
-  // OpenAI completions / chat.
-  bool has_choice = false;
-  size_t content_bytes = 0;
-  simdjson::dom::array choices;
-  if (doc["choices"].get_array().get(choices) == simdjson::SUCCESS) {
-    for (simdjson::dom::element choice : choices) {
-      has_choice = true;
-      std::string_view text;
-      bool got = false;
-      if (backend_ == workload::ApiBackend::kOpenAiChat) {
-        simdjson::dom::element delta;
-        if (choice["delta"].get(delta) == simdjson::SUCCESS && delta.is_object()) {
-          got = delta["content"].get_string().get(text) == simdjson::SUCCESS;
-          std::string_view reasoning;
-          if (!got && delta["reasoning_content"].get_string().get(reasoning) == simdjson::SUCCESS) {
-            text = reasoning;
-            got = true;
-          }
-        }
-      } else {
-        got = choice["text"].get_string().get(text) == simdjson::SUCCESS;
-      }
-      if (got) {
-        content_bytes += text.size();
-        if (keep_text_) text_.append(text);
-      }
-      std::string_view reason;
-      if (choice["finish_reason"].get_string().get(reason) == simdjson::SUCCESS) finish_reason_ = reason;
-    }
-  }
-  output_text_bytes_ += static_cast<int64_t>(content_bytes);
-
-  simdjson::dom::element usage;
-  const bool has_usage = doc["usage"].get(usage) == simdjson::SUCCESS && usage.is_object();
-  int64_t cumulative = -1;
-  if (has_usage) {
-    cumulative = get_int(usage, "completion_tokens", -1);
-    const int64_t prompt = get_int(usage, "prompt_tokens", -1);
-    if (prompt >= 0) usage_prompt_tokens_ = static_cast<int32_t>(prompt);
-    if (cumulative >= 0) usage_completion_tokens_ = static_cast<int32_t>(cumulative);
-  }
-  if (cumulative >= 0 && (has_choice || !chunk_counted_)) {
-    // Per-chunk usage: the exact number of tokens this chunk added.
-    const int32_t tokens = std::max<int32_t>(0, static_cast<int32_t>(cumulative) - last_usage_cumulative_);
-    last_usage_cumulative_ = static_cast<int32_t>(cumulative);
-    return tokens;
-  }
-  if (has_choice && content_bytes > 0) {
-    chunk_counted_ = true;  // no server count on this chunk: assume one token
-    return 1;
-  }
-  return 0;
+  if (!event_.tokens_from_server && tokens > 0) chunk_counted_ = true;
+  if (!event_.finish_reason.empty()) finish_reason_ = event_.finish_reason;
+  output_text_bytes_ += event_.text_bytes;
+  if (keep_text_) text_.append(event_.text);
+  events.push_back(StreamEventStamp{event.arrived_ns, tokens});
 }
 
 void StreamDecoder::finish(int64_t end_ns, std::vector<StreamEventStamp>& events) {
   if (failed()) return;
   if (event_stream_) {
-    if (!line_.empty()) {
-      std::string_view line = line_;
-      if (line.back() == '\r') line.remove_suffix(1);
-      if (!line.empty()) on_line(std::string(line));
-      line_.clear();
-    }
-    if (has_data_) dispatch(end_ns, events);
-    if (!failed() && !saw_done_ && finish_reason_.empty()) {
-      fail("incomplete_stream", "stream ended without a finish reason or [DONE]");
+    // An event still unterminated at the end is discarded (as the SSE spec says).
+    if (!saw_done_ && finish_reason_.empty()) {
+      fail("incomplete_stream", sse_.has_partial_event() ? "stream ended in the middle of an event"
+                                                         : "stream ended without a finish reason or [DONE]");
     }
     return;
   }
   // Non-streamed JSON body: one event carrying every token, at the end.
   if (raw_body_.empty()) return fail("malformed_json", "empty response body");
-  const int32_t chunk_tokens = parse_event(raw_body_);
-  if (failed()) return;
-  const int32_t tokens = usage_completion_tokens_ >= 0 ? usage_completion_tokens_ : chunk_tokens;
+  net::DecodedResponse response;
+  decoder_->decode_response(raw_body_, &response, keep_text_);
+  if (response.malformed) return fail("malformed_json", response.malformed_detail);
+  if (response.is_error) return fail("server_error", response.error_message);
+  finish_reason_ = response.finish_reason;
+  output_text_bytes_ = response.text_bytes;
+  if (keep_text_) text_ = response.text;
+  state_.prompt_tokens = response.prompt_tokens;
+  state_.completion_tokens = response.completion_tokens;
+  if (response.completion_tokens < 0) chunk_counted_ = true;
+  const int32_t tokens =
+      response.completion_tokens >= 0 ? response.completion_tokens : (response.text_bytes > 0 ? 1 : 0);
   events.push_back(StreamEventStamp{end_ns, tokens});
-  if (usage_completion_tokens_ < 0) chunk_counted_ = true;
 }
 
 }  // namespace llmbench::loadgen

@@ -56,4 +56,16 @@ bool accepts_token_id_prompt(ApiBackend backend) {
   return backend == ApiBackend::kOpenAiCompletions;
 }
 
+net::ApiDialect to_dialect(ApiBackend backend) {
+  switch (backend) {
+    case ApiBackend::kOpenAiCompletions:
+      return net::ApiDialect::kOpenAICompletions;
+    case ApiBackend::kOpenAiChat:
+      return net::ApiDialect::kOpenAIChat;
+    case ApiBackend::kTgi:
+      return net::ApiDialect::kTgi;
+  }
+  return net::ApiDialect::kOpenAICompletions;
+}
+
 }  // namespace llmbench::workload

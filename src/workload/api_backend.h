@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "net/dialect.h"
+
 namespace llmbench::workload {
 
 enum class ApiBackend {
@@ -20,5 +22,7 @@ const char* to_string(ApiBackend backend);
 const char* default_endpoint(ApiBackend backend);
 // True when the backend accepts a list of token ids as the prompt.
 bool accepts_token_id_prompt(ApiBackend backend);
+// The net module's dialect (request builders and response decoders) for a backend.
+net::ApiDialect to_dialect(ApiBackend backend);
 
 }  // namespace llmbench::workload

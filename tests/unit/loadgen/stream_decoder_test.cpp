@@ -92,12 +92,29 @@ TEST(StreamDecoder, MalformedJsonFails) {
   EXPECT_EQ(d.failure_kind(), "malformed_json");
 }
 
-TEST(StreamDecoder, GarbageLineIsMalformedSse) {
+TEST(StreamDecoder, NonSseLinesAreIgnoredAndTheStreamIsIncomplete) {
   StreamDecoder d(ApiBackend::kOpenAiCompletions);
   d.reset(true);
   std::vector<StreamEventStamp> ev;
-  d.feed("{\"choices\":[]}\n\n", 1, ev);
-  EXPECT_EQ(d.failure_kind(), "malformed_sse");
+  d.feed("{\"choices\":[]}\n\n", 1, ev);  // no "data:" field: not an event (SSE spec)
+  EXPECT_TRUE(ev.empty());
+  d.finish(2, ev);
+  EXPECT_EQ(d.failure_kind(), "incomplete_stream");
+}
+
+TEST(StreamDecoder, SharedJsonDecoderAcrossStreams) {
+  auto json = std::make_shared<net::EventDecoder>(net::ApiDialect::kOpenAICompletions);
+  StreamDecoder a(json), b(json);
+  a.reset(true);
+  b.reset(true);
+  std::vector<StreamEventStamp> ea, eb;
+  a.feed("data: {\"choices\":[{\"text\":\"x\"}],\"usage\":{\"completion_tokens\":1}}\n\n", 1, ea);
+  b.feed("data: {\"choices\":[{\"text\":\"y\"}],\"usage\":{\"completion_tokens\":2}}\n\n", 2, eb);
+  a.feed("data: {\"choices\":[{\"text\":\"x\",\"finish_reason\":\"stop\"}],\"usage\":{\"completion_tokens\":3}}\n\n", 3,
+         ea);
+  ASSERT_EQ(ea.size(), 2u);
+  EXPECT_EQ(ea[1].tokens, 2);  // each stream keeps its own running count
+  EXPECT_EQ(eb[0].tokens, 2);
 }
 
 TEST(StreamDecoder, ErrorEventIsServerError) {
@@ -135,7 +152,7 @@ TEST(StreamDecoder, ResetClearsState) {
   StreamDecoder d(ApiBackend::kOpenAiCompletions);
   d.reset(true);
   std::vector<StreamEventStamp> ev;
-  d.feed("garbage\n", 1, ev);
+  d.feed("data: {garbage\n\n", 1, ev);
   ASSERT_TRUE(d.failed());
   d.reset(true);
   EXPECT_FALSE(d.failed());

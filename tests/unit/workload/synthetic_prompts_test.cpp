@@ -87,7 +87,8 @@ TEST(SyntheticPrompts, TgiBodyUsesTextAndParameters) {
   EXPECT_EQ(specs[0].target, "/generate_stream");
   EXPECT_EQ(word_count(body["inputs"].get<std::string>()), 12u);
   EXPECT_EQ(body["parameters"]["max_new_tokens"], 8);
-  EXPECT_EQ(body["parameters"]["do_sample"], false);
+  EXPECT_EQ(body["parameters"].value("do_sample", false), false);  // greedy unless a temperature > 0
+  EXPECT_EQ(body["parameters"]["details"], true);
 }
 
 TEST(SyntheticPrompts, ExtraBodyMergesAndIsValidated) {
