@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include "app/bench_commands.h"
 #include "app/command.h"
 #include "core/version.h"
 
@@ -9,6 +10,8 @@ int main(int argc, char** argv) {
   CLI::App app{"llmbench: benchmark LLM inference engines, for one user and for many"};
   app.set_version_flag("--version", std::string(llmbench::kVersion) + " (" + llmbench::kGitRevision + ")");
   app.require_subcommand(0, 1);
+  llmbench::app::add_single_command(app);
+  llmbench::app::add_load_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
