@@ -142,6 +142,11 @@ void add_bench_flags(CLI::App& c, BenchFlags& f, BenchScenario scenario) {
   } else {
     c.add_option("--num-trials", f.num_trials, "Sequential measured requests (default 5)");
   }
+  if (load) {
+    c.add_option("--threads", f.threads,
+                 "Event-loop threads sending requests (users / arrivals spread over them; records merged after)")
+        ->capture_default_str();
+  }
   // Timeouts.
   c.add_option("--connect-timeout", f.connect_timeout, "Seconds to connect")->capture_default_str();
   c.add_option("--read-timeout", f.read_timeout, "Longest silence in seconds while a response streams")
@@ -330,6 +335,8 @@ BenchPlan resolve_bench_plan(const BenchFlags& f, BenchScenario scenario, const 
     lo.num_prompts = plan.num_trials;
   }
   syn.num_requests = static_cast<int32_t>(std::clamp<int64_t>(lo.num_prompts > 0 ? lo.num_prompts : 1000, 1, 1000000));
+  lo.num_threads = static_cast<int32_t>(parse_int("--threads", f.threads, 1));
+  if (lo.num_threads > 256) usage("--threads: must be <= 256");
   lo.drain_timeout_s = parse_double("--drain-timeout", f.drain_timeout);
   if (lo.drain_timeout_s < 0) usage("--drain-timeout: must be >= 0");
 

@@ -34,6 +34,7 @@ struct BenchFlags {
   bool no_stream_usage = false, save_output_text = false;
   std::string result_dir, result_filename, save_requests;
   std::string percentile_metrics = "ttft,tpot,itl", metric_percentiles = "99";
+  std::string threads = "1";
   std::string connect_timeout = "10", read_timeout = "60", request_timeout = "600", drain_timeout = "10";
 };
 
