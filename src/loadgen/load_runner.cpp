@@ -196,7 +196,7 @@ void Shard::run_warmups() {
 void Shard::run_measure(int64_t start_ns) {
   phase = Phase::kMeasure;
   guard = loop.keep_alive();
-  loop.post([this, start_ns] { begin_measure(start_ns); });
+  loop.post_at(start_ns, [this, start_ns] { begin_measure(start_ns); });  // every thread starts at t = 0
   loop.run();
 }
 
