@@ -81,21 +81,27 @@ TEST(LoadRunner, OpenLoopSendsAtAbsoluteScheduledTimes) {
   ASSERT_EQ(out.records.size(), 20u);
   std::vector<const RequestRecord*> recs = measured(out);
   std::sort(recs.begin(), recs.end(), [](auto* a, auto* b) { return a->index < b->index; });
+  std::vector<int64_t> lags;
   for (size_t i = 0; i < recs.size(); ++i) {
     const auto& r = *recs[i];
     EXPECT_EQ(r.status, RequestStatus::kOk) << r.failure_kind;
     EXPECT_EQ(r.worker, -1);
-    // The schedule is absolute: exactly start + i * 50 ms.
+    // The schedule is absolute: exactly start + i * 50 ms, whatever happened before.
     EXPECT_NEAR(static_cast<double>(r.scheduled_ns - out.start_ns), static_cast<double>(i) * 50e6, 1e3) << i;
-    const int64_t lag = r.sent_ns - r.scheduled_ns;
-    EXPECT_GE(lag, 0);
-    EXPECT_LT(lag, ms_to_ns(40)) << "request " << i << " sent " << ns_to_ms(lag) << " ms late";
+    lags.push_back(r.sent_ns - r.scheduled_ns);
+    EXPECT_GE(lags.back(), 0);
+    EXPECT_LT(lags.back(), ms_to_ns(250)) << "request " << i << " sent " << ns_to_ms(lags.back()) << " ms late";
   }
+  // Typically well under a millisecond; generous for a loaded machine. A late send does not delay
+  // the next ones (no chain of sleeps), so the last is not later than the typical one.
+  std::sort(lags.begin(), lags.end());
+  EXPECT_LT(ns_to_ms(lags[lags.size() / 2]), 20.0);
+  EXPECT_LT(ns_to_ms(recs.back()->sent_ns - recs.back()->scheduled_ns), 100.0);
   // The server saw them ~50 ms apart too.
   const auto arrivals = server.arrival_ns();
   ASSERT_EQ(arrivals.size(), 20u);
   const double span_ms = ns_to_ms(arrivals.back() - arrivals.front());
-  EXPECT_NEAR(span_ms, 19 * 50.0, 60.0);
+  EXPECT_NEAR(span_ms, 19 * 50.0, 150.0);
 }
 
 TEST(LoadRunner, MeasuresTtftAndItlAgainstTheScript) {
