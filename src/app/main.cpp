@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "app/bench_commands.h"
 #include "app/command.h"
 #include "app/demo_command.h"
 #include "app/report_commands.h"
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(llmbench::kVersion) + " (" + llmbench::kGitRevision + ")");
   app.require_subcommand(0, 1);
   llmbench::app::add_demo_command(app);
+  llmbench::app::add_single_command(app);
+  llmbench::app::add_load_command(app);
   llmbench::app::add_compare_command(app);
   llmbench::app::add_report_command(app);
 

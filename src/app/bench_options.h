@@ -1,0 +1,66 @@
+#pragma once
+// Flags of the `single` and `load` commands (names follow `vllm bench serve` where the concept is
+// the same) and their validation into a BenchPlan: everything a run needs, checked before anything
+// is sent. Numbers are taken as text and parsed here so every bad value gets one clear message.
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "loadgen/load_runner.h"
+#include "loadgen/run_info.h"
+#include "net/http_client.h"
+#include "workload/synthetic_prompts.h"
+
+namespace llmbench::app {
+
+enum class BenchScenario { kSingle, kLoad };
+
+// A bad flag value: the message is printed as is, the exit code is 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Raw flag values as given on the command line.
+struct BenchFlags {
+  std::string base_url, host = "127.0.0.1", port = "8000", endpoint, backend = "openai", model, tokenizer;
+  std::string num_prompts, request_rate, burstiness, max_concurrency, concurrency, duration, arrival;
+  std::string ramp_up, ramp_up_strategy, ramp_up_duration, ramp_up_start_rps, ramp_up_end_rps;
+  std::string num_warmups, num_trials, random_input_len, random_output_len, max_tokens, prompt;
+  std::string seed = "0", temperature, extra_body, api_key, label;
+  std::vector<std::string> headers, metadata, goodput;
+  bool ignore_eos = false, save_result = false, save_detailed = false, dry_run = false, no_progress = false;
+  bool no_stream_usage = false, save_output_text = false;
+  std::string result_dir, result_filename, save_requests;
+  std::string percentile_metrics = "ttft,tpot,itl", metric_percentiles = "99";
+  std::string threads = "1";
+  std::string connect_timeout = "10", read_timeout = "60", request_timeout = "600", drain_timeout = "10";
+};
+
+struct BenchPlan {
+  BenchScenario scenario = BenchScenario::kLoad;
+  net::Url base_url;
+  workload::SyntheticOptions synthetic;
+  loadgen::LoadOptions load;
+  loadgen::RunInfo info;
+  int32_t num_trials = 0;  // single
+  bool save_result = false;
+  bool save_detailed = false;
+  std::string result_dir;       // empty = current directory
+  std::string result_filename;  // empty = default_result_filename(info)
+  std::string save_requests_path;
+  bool dry_run = false;
+  bool progress = true;
+};
+
+void add_bench_flags(CLI::App& command, BenchFlags& flags, BenchScenario scenario);
+
+// Validates and resolves the flags. `env_api_key` is $OPENAI_API_KEY (or null). Throws UsageError.
+BenchPlan resolve_bench_plan(const BenchFlags& flags, BenchScenario scenario, const std::string& command_line,
+                             const char* env_api_key);
+
+// The default result file name, as vLLM builds it: <backend>-<rate>qps[-concurrency<N>]-<model>-<date>.json.
+std::string default_result_filename(const loadgen::RunInfo& info);
+
+}  // namespace llmbench::app

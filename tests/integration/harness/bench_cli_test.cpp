@@ -1,0 +1,208 @@
+// The `single` and `load` commands end to end: the llmbench binary (a child process) against the
+// scripted streaming server in this process, checking exit codes, stdout/stderr and the files.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "scripted_sse_server.h"
+
+namespace llmbench {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ResponseScript;
+using testing::ScriptedSseServer;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class BenchCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("llmbench_cli_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs llmbench with `args`; if signal_after_ms >= 0, sends SIGINT to it after that long.
+  Result run(std::vector<std::string> args, int signal_after_ms = -1) {
+    const std::string bin = std::string(LLMBENCH_BINARY_DIR) + "/src/app/llmbench";
+    const fs::path out_path = dir_ / "stdout.txt", err_path = dir_ / "stderr.txt";
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(bin.c_str()));
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    if (signal_after_ms >= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(signal_after_ms));
+      ::kill(pid, SIGINT);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    Result r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = slurp(out_path);
+    r.err = slurp(err_path);
+    return r;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(BenchCli, LoadClosedLoopWritesVllmResultAndJsonl) {
+  ScriptedSseServer server([](int64_t) { return ResponseScript{.ttft_ms = 30, .itl_ms = 5, .tokens = 6}; });
+  const auto r = run({"load",
+                      "--base-url",
+                      server.base_url(),
+                      "--model",
+                      "m",
+                      "--concurrency",
+                      "4",
+                      "--num-prompts",
+                      "12",
+                      "--num-warmups",
+                      "2",
+                      "--random-input-len",
+                      "16",
+                      "--max-tokens",
+                      "6",
+                      "--save-result",
+                      "--result-dir",
+                      dir_.string(),
+                      "--result-filename",
+                      "res.json",
+                      "--save-requests",
+                      (dir_ / "req.jsonl").string(),
+                      "--no-progress",
+                      "--goodput",
+                      "ttft:1000",
+                      "--metadata",
+                      "k=v"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("Serving Benchmark Result"), std::string::npos) << r.out;
+  EXPECT_EQ(server.requests(), 14);
+  const auto result = nlohmann::json::parse(slurp(dir_ / "res.json"));
+  EXPECT_EQ(result["completed"], 12);
+  EXPECT_EQ(result["total_output_tokens"], 72);
+  EXPECT_GT(result["mean_ttft_ms"].get<double>(), 25);
+  EXPECT_EQ(result["max_concurrency"], 4);  // closed loop: the users
+  std::ifstream jsonl(dir_ / "req.jsonl");
+  int lines = 0, warmups = 0;
+  for (std::string line; std::getline(jsonl, line);) {
+    auto j = nlohmann::json::parse(line);
+    ++lines;
+    if (j.value("warmup", false)) ++warmups;
+  }
+  EXPECT_EQ(lines, 14);
+  EXPECT_EQ(warmups, 2);
+}
+
+TEST_F(BenchCli, SinglePrintsTheSeedBlock) {
+  ScriptedSseServer server([](int64_t) { return ResponseScript{.ttft_ms = 20, .itl_ms = 4, .tokens = 5}; });
+  const auto r =
+      run({"single", "--base-url", server.base_url(), "--num-trials", "3", "--prompt", "Hello world", "--max-tokens",
+           "5", "--save-result", "--result-dir", dir_.string(), "--result-filename", "single.json", "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(server.requests(), 4);  // 1 warm-up + 3 trials
+  for (const char* line : {"TTFT", "Total Latency", "Tokens Generated", "Tokens/sec"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << " missing in:\n" << r.out;
+  }
+  const auto result = nlohmann::json::parse(slurp(dir_ / "single.json"));
+  EXPECT_TRUE(result.is_object());
+}
+
+TEST_F(BenchCli, FaultsAreCountedAndResultsStillWritten) {
+  ScriptedSseServer server([](int64_t i) {
+    ResponseScript s{.ttft_ms = 2, .itl_ms = 1, .tokens = 4};
+    if (i % 3 == 1) s.status = 500;
+    if (i % 3 == 2) s.malformed_at = 1;
+    return s;
+  });
+  const auto r = run({"load", "--base-url", server.base_url(), "--concurrency", "1", "--num-prompts", "9",
+                      "--random-input-len", "4", "--max-tokens", "4", "--save-result", "--result-dir", dir_.string(),
+                      "--result-filename", "res.json", "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const auto result = nlohmann::json::parse(slurp(dir_ / "res.json"));
+  EXPECT_EQ(result["completed"], 3);
+  const std::string dump = result.dump();
+  EXPECT_NE(dump.find("http_500"), std::string::npos);
+  EXPECT_NE(dump.find("malformed_json"), std::string::npos);
+}
+
+TEST_F(BenchCli, NothingListeningFailsEveryRequestButExitsCleanly) {
+  const auto r = run({"load", "--port", std::to_string(testing::unused_port()), "--concurrency", "2", "--num-prompts",
+                      "4", "--no-progress"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("no request completed"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("connection_refused"), std::string::npos) << r.out;
+}
+
+TEST_F(BenchCli, CtrlCWritesPartialResultsAndExits130) {
+  ScriptedSseServer server([](int64_t) { return ResponseScript{.ttft_ms = 10, .itl_ms = 50, .tokens = 400}; });
+  const auto r =
+      run({"load", "--base-url", server.base_url(), "--concurrency", "3", "--num-prompts", "30", "--drain-timeout",
+           "0.3", "--save-result", "--result-dir", dir_.string(), "--result-filename", "res.json", "--no-progress"},
+          /*signal_after_ms=*/800);
+  EXPECT_EQ(r.exit_code, 130) << r.err << r.out;
+  EXPECT_NE(r.err.find("partial results: interrupted (SIGINT)"), std::string::npos) << r.err;
+  const std::string text = slurp(dir_ / "res.json");
+  ASSERT_FALSE(text.empty());
+  const auto result = nlohmann::json::parse(text);
+  EXPECT_NE(result.dump().find("\"partial\":true"), std::string::npos);
+}
+
+TEST_F(BenchCli, BadFlagsExitWithCode2AndOneMessage) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"load", "--concurrency", "abc"}, {"load", "--base-url", "notaurl"}, {"load", "--concurency", "4"},
+      {"load", "--request-rate", "-1"}, {"single", "--num-trials", "0"},   {"load", "--extra-body", "{oops"},
+  };
+  for (const auto& args : cases) {
+    const auto r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("llmbench ", 0), 0u) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+TEST_F(BenchCli, DryRunSendsNothing) {
+  ScriptedSseServer server([](int64_t) { return ResponseScript{}; });
+  const auto r = run({"load", "--base-url", server.base_url(), "--request-rate", "5", "--num-prompts", "10",
+                      "--dry-run", "--random-input-len", "8"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Dry run"), std::string::npos);
+  EXPECT_NE(r.out.find("\"prompt\":["), std::string::npos) << r.out;
+  EXPECT_EQ(server.requests(), 0);
+}
+
+}  // namespace
+}  // namespace llmbench
