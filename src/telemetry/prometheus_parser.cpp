@@ -178,7 +178,7 @@ class Parser {
   }
 
   MetricFamily& family_for(std::string_view name) {
-    auto it = out_->family_index.find(std::string(name));
+    auto it = out_->family_index.find(name);
     if (it != out_->family_index.end()) return out_->families[it->second];
     out_->family_index.emplace(std::string(name), out_->families.size());
     out_->families.push_back(MetricFamily{std::string(name)});
@@ -230,6 +230,12 @@ class Parser {
   bool label_value(Cursor& c, std::string* value, size_t number) {
     ++c.i;  // opening quote
     while (!c.done()) {
+      // Copy the run up to the next quote or backslash in one go.
+      size_t run_end = c.s.find_first_of("\"\\", c.i);
+      if (run_end == std::string_view::npos) run_end = c.s.size();
+      value->append(c.s.data() + c.i, run_end - c.i);
+      c.i = run_end;
+      if (c.done()) break;
       char ch = c.s[c.i++];
       if (ch == '"') return true;
       if (ch == '\\') {
@@ -311,6 +317,7 @@ class Parser {
     }
     Sample sample;
     sample.name = std::string(name);
+    sample.labels.reserve(4);
     sample.line = number;
     size_t after_name = c.i;
     c.skip_blanks();
@@ -436,7 +443,7 @@ const std::string* Sample::label(std::string_view label_name) const {
 }
 
 const MetricFamily* Exposition::family(std::string_view family_name) const {
-  auto it = family_index.find(std::string(family_name));
+  auto it = family_index.find(family_name);
   return it == family_index.end() ? nullptr : &families[it->second];
 }
 
@@ -452,6 +459,7 @@ const MetricFamily* Exposition::family_of(std::string_view sample_name) const {
 
 Exposition parse_prometheus_text(std::string_view text, const ParseOptions& options) {
   Exposition out;
+  out.samples.reserve(text.size() / 64);  // a typical sample line is longer than 64 bytes
   Parser parser(options, &out);
   parser.run(text);
   return out;

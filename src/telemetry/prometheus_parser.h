@@ -6,10 +6,11 @@
 // reported (1-based line number + reason) and skipped; the parser never throws on bad input.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace llmbench::telemetry {
@@ -57,8 +58,8 @@ struct Exposition {
   std::vector<ParseIssue> issues;
   size_t issues_dropped = 0;
   size_t lines = 0;
-  bool saw_eof = false;                                  // OpenMetrics "# EOF"
-  std::unordered_map<std::string, size_t> family_index;  // name -> index into families
+  bool saw_eof = false;                                     // OpenMetrics "# EOF"
+  std::map<std::string, size_t, std::less<>> family_index;  // name -> index into families
 
   size_t issue_count() const { return issues.size() + issues_dropped; }
   // The family a sample belongs to: exact name first, then the name without a histogram/summary
