@@ -73,6 +73,26 @@ void PackedMatrix::row(int n, float* out) const {
   for (int k = 0; k < k_; ++k) out[k] = get(n, k);
 }
 
+void PackedMatrix::fill_group_random(int g, uint64_t key, float std) {
+  // splitmix64 stream; each draw gives 4 uniforms whose (Irwin-Hall) sum is ~normal.
+  uint64_t state = key ^ (0x9e3779b97f4a7c15ull * static_cast<uint64_t>(g + 1));
+  auto next = [&state] {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  const float scale = std * 1.7320508f / 65536.0f;  // sum of 4 U(0,1) has variance 1/3
+  const int n_end = std::min(n_, (g + 1) * kGroupColumns);
+  for (int n = g * kGroupColumns; n < n_end; ++n) {
+    for (int k = 0; k < k_; ++k) {
+      const uint64_t r = next();
+      const float sum = static_cast<float>((r & 0xffff) + ((r >> 16) & 0xffff) + ((r >> 32) & 0xffff) + (r >> 48));
+      set(n, k, (sum - 2.0f * 65535.0f) * scale);
+    }
+  }
+}
+
 void pack_activations_bf16(const float* x, int rows, int k, int ldx, uint32_t* out, int k_pad) {
   for (int r = 0; r < rows; ++r) {
     const float* src = x + static_cast<size_t>(r) * ldx;
@@ -170,11 +190,20 @@ void gelu_tanh_scalar(float* x, size_t n) {
   }
 }
 
+float stream_sum_scalar(const float* x, size_t n) {
+  float s[8] = {};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) s[j] += x[i + j];
+  for (; i < n; ++i) s[0] += x[i];
+  return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels k{"scalar",       gemm_f32_scalar, gemm_bf16_scalar, qk_scores_scalar, pv_accumulate_scalar,
-                         softmax_scalar, gelu_tanh_scalar};
+  static const Kernels k{"scalar",       gemm_f32_scalar,  gemm_bf16_scalar, qk_scores_scalar, pv_accumulate_scalar,
+                         softmax_scalar, gelu_tanh_scalar, stream_sum_scalar};
   return k;
 }
 

@@ -54,6 +54,9 @@ class PackedMatrix {
   void set(int n, int k, float value);
   float get(int n, int k) const;
   void row(int n, float* out) const;  // W[n, :] as floats (the embedding lookup of a tied LM head)
+  // Fills group g (all its columns and k) with approximately normal(0, std) values from a
+  // counter-based generator keyed by (key, g): fast enough for 125M-parameter dummy models.
+  void fill_group_random(int g, uint64_t key, float std);
 
  private:
   struct Free {
@@ -93,6 +96,8 @@ struct Kernels {
   void (*softmax)(float* x, int n) = nullptr;
   // x = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (gelu_new)
   void (*gelu_tanh)(float* x, size_t n) = nullptr;
+  // Sum of n floats, read as one stream (the memory-bandwidth probe of bench/decode_roofline).
+  float (*stream_sum)(const float* x, size_t n) = nullptr;
 };
 
 const Kernels& scalar_kernels();

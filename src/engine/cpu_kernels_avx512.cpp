@@ -286,15 +286,29 @@ void gelu_tanh_avx512(float* x, size_t n) {
   }
 }
 
+float stream_sum_avx512(const float* x, size_t n) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+    a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
+    a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
+    a3 = _mm512_add_ps(a3, _mm512_loadu_ps(x + i + 48));
+  }
+  float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
 }  // namespace
 
 namespace detail {
 const Kernels* avx512_kernels_impl(bool bf16) {
   static const Kernels with_bf16{"avx512+bf16",        gemm_f32_avx512, gemm_bf16_avx512bf16, qk_scores_avx512,
-                                 pv_accumulate_avx512, softmax_avx512,  gelu_tanh_avx512};
+                                 pv_accumulate_avx512, softmax_avx512,  gelu_tanh_avx512,     stream_sum_avx512};
   static const Kernels without_bf16{"avx512",         gemm_f32_avx512,      gemm_bf16_avx512_widen,
                                     qk_scores_avx512, pv_accumulate_avx512, softmax_avx512,
-                                    gelu_tanh_avx512};
+                                    gelu_tanh_avx512, stream_sum_avx512};
   return bf16 ? &with_bf16 : &without_bf16;
 }
 }  // namespace detail

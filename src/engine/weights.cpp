@@ -134,9 +134,9 @@ class DummySource final : public Source {
     std::vector<uint64_t> keys;
     for (const auto& name : names) keys.push_back(hash_name(seed_, name));
     cpu::PackedMatrix m(n_each * static_cast<int>(names.size()), k, dtype_);
-    pack(m, pool_, [&](int n, int kk) {
-      return normal(keys[static_cast<size_t>(n / n_each)], static_cast<uint64_t>(n % n_each) * k + kk, kStd);
-    });
+    uint64_t key = 0;
+    for (uint64_t k2 : keys) key = splitmix64(key ^ k2);
+    pool_.run(m.groups(), [&](int g, int) { m.fill_group_random(g, key, kStd); });
     return m;
   }
 
