@@ -299,8 +299,10 @@ bool LlmEngine::process_token(Sequence& seq, int32_t token) {
 
   // The text of a stop token (EOS or stop_token_ids) is not part of the output, as in vLLM.
   delta_.clear();
-  if (!stop_token) seq.detokenizer.push(token, delta_);
-  if (finishing) seq.detokenizer.flush(delta_);
+  if (seq.detokenizer) {
+    if (!stop_token) delta_ += seq.detokenizer->push(token);
+    if (finishing) delta_ += seq.detokenizer->flush();
+  }
   if (auto matched = seq.stop_checker.append(delta_, min_reached, seq.pending_text)) {
     if (!stop_token) {
       seq.finish_reason = FinishReason::kStop;

@@ -13,8 +13,8 @@ Sequence::Sequence(uint64_t id_, GenerationRequest request, std::shared_ptr<cons
       on_output(std::move(request.on_output)),
       arrival_ns(request.arrival_ns),
       rng(params.seed.value_or(rng_seed)),
-      detokenizer(std::move(tokenizer), params.skip_special_tokens),
       stop_checker(params.stop) {
+  if (tokenizer) detokenizer.emplace(std::move(tokenizer), params.skip_special_tokens);
   token_ids.reserve(token_ids.size() + static_cast<size_t>(params.max_tokens > 0 ? params.max_tokens : 0));
 }
 

@@ -3,13 +3,14 @@
 // engine thread touches a Sequence; only the Scheduler changes its status and block table.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "engine/detokenizer.h"
 #include "engine/engine.h"
 #include "engine/sampler.h"
 #include "engine/stop_checker.h"
+#include "tokenizer/tokenizer.h"
 
 namespace llmbench::engine {
 
@@ -39,7 +40,7 @@ struct Sequence {
 
   // Output state.
   SamplerRng rng;
-  IncrementalDetokenizer detokenizer;
+  std::optional<tokenizer::StreamingDecoder> detokenizer;  // absent without a tokenizer (no text)
   StopChecker stop_checker;
   std::vector<int32_t> banned_until_min_tokens;  // EOS (unless ignore_eos) and stop_token_ids
   std::vector<int32_t> pending_token_ids;        // produced since the last RequestOutput

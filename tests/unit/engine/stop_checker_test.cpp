@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/detokenizer.h"
-
 namespace llmbench::engine {
 namespace {
 
@@ -73,41 +71,6 @@ TEST(StopChecker, NoStopsPassesThrough) {
   std::string out;
   EXPECT_FALSE(checker.append("abc", true, out));
   EXPECT_EQ(out, "abc");
-}
-
-TEST(DrainUtf8, HoldsIncompleteCharactersAndReplacesInvalidBytes) {
-  std::string bytes = "a\xC3";
-  std::string out;
-  drain_utf8(bytes, out, false);
-  EXPECT_EQ(out, "a");
-  EXPECT_EQ(bytes, "\xC3");
-  bytes += "\xA9z";
-  drain_utf8(bytes, out, false);
-  EXPECT_EQ(out, "a\xC3\xA9z");
-  EXPECT_TRUE(bytes.empty());
-
-  out.clear();
-  bytes =
-      "\xFF"
-      "b\xE2\x82"
-      "c";  // invalid byte; truncated 3-byte sequence then an ASCII byte
-  drain_utf8(bytes, out, false);
-  EXPECT_EQ(out,
-            "\xEF\xBF\xBD"
-            "b\xEF\xBF\xBD"
-            "c");
-
-  out.clear();
-  bytes = "\xF0\x9F\x98";  // incomplete at the end: held, then replaced by flush
-  drain_utf8(bytes, out, false);
-  EXPECT_EQ(out, "");
-  drain_utf8(bytes, out, true);
-  EXPECT_EQ(out, "\xEF\xBF\xBD");
-
-  out.clear();
-  bytes = "\xED\xA0\x80";  // a surrogate: invalid, as in Python
-  drain_utf8(bytes, out, true);
-  EXPECT_EQ(out, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
 }  // namespace
