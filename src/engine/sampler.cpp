@@ -63,37 +63,46 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, s
     std::nth_element(candidates_.begin(), kth - 1, candidates_.end(), by_logit);
     candidates_.resize(static_cast<size_t>(params.top_k));
   }
-  if (use_top_p) std::sort(candidates_.begin(), candidates_.end(), by_logit);
 
-  // Softmax over the candidates at the given temperature (max subtracted for stability).
+  // Unnormalised softmax at the given temperature (max subtracted), indexed by token id.
   const double inv_t = 1.0 / static_cast<double>(params.temperature);
   const double max_logit = logits[static_cast<size_t>(best)];
-  probs_.resize(candidates_.size());
+  probs_.resize(static_cast<size_t>(vocab));
   double total = 0.0;
-  for (size_t i = 0; i < candidates_.size(); ++i) {
-    const double p = std::exp((logits[static_cast<size_t>(candidates_[i])] - max_logit) * inv_t);
-    probs_[i] = static_cast<float>(p);
+  for (int32_t id : candidates_) {
+    const double p = std::exp((logits[static_cast<size_t>(id)] - max_logit) * inv_t);
+    probs_[static_cast<size_t>(id)] = p;
     total += p;
   }
   size_t keep = candidates_.size();
   if (use_top_p) {
     // The smallest prefix of the sorted distribution whose mass reaches top_p (at least one token).
+    // The nucleus is usually small: sort only a growing head of the candidates until it is found.
     const double target = static_cast<double>(params.top_p) * total;
+    size_t sorted = 0;
     double cumulative = 0.0;
-    for (size_t i = 0; i < candidates_.size(); ++i) {
-      cumulative += probs_[i];
-      if (cumulative >= target) {
-        keep = i + 1;
+    for (size_t head = std::min<size_t>(64, candidates_.size());; head = std::min(head * 4, candidates_.size())) {
+      std::partial_sort(candidates_.begin() + static_cast<std::ptrdiff_t>(sorted),
+                        candidates_.begin() + static_cast<std::ptrdiff_t>(head), candidates_.end(), by_logit);
+      for (; sorted < head; ++sorted) {
+        cumulative += probs_[static_cast<size_t>(candidates_[sorted])];
+        if (cumulative >= target) break;
+      }
+      if (sorted < head) {
+        keep = sorted + 1;
+        total = cumulative;
+        break;
+      }
+      if (head == candidates_.size()) {  // rounding: the whole distribution
+        total = cumulative;
         break;
       }
     }
-    total = 0.0;
-    for (size_t i = 0; i < keep; ++i) total += probs_[i];
   }
   const double u = uniform_01(rng) * total;
   double cumulative = 0.0;
   for (size_t i = 0; i < keep; ++i) {
-    cumulative += probs_[i];
+    cumulative += probs_[static_cast<size_t>(candidates_[i])];
     if (u < cumulative) return candidates_[i];
   }
   return candidates_[keep - 1];  // rounding at the very top of the range

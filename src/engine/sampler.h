@@ -27,7 +27,7 @@ class Sampler {
 
  private:
   std::vector<int32_t> candidates_;
-  std::vector<float> probs_;
+  std::vector<double> probs_;  // by token id, valid for the current candidates
 };
 
 }  // namespace llmbench::engine

@@ -154,15 +154,19 @@ TEST(LlmEngine, MixedBatchMatchesAloneWithoutChunkedPrefill) {
 
 TEST(LlmEngine, AbortFreesBlocksAndSendsAFinalAbort) {
   Harness h({.max_num_seqs = 4, .max_num_batched_tokens = 64, .block_size = 4});
+  h.model->close_gate();
   const uint64_t id = h.submit({65, 66, 67}, greedy(200), 0);
-  ASSERT_TRUE(h.collector.wait_outputs(0, 2));
-  h.engine->abort(id);
+  h.model->wait_for_forward_calls(1);  // the engine is inside its first step
+  h.engine->abort(id);                 // takes effect at the next step boundary
+  h.model->open_gate();
   ASSERT_TRUE(h.collector.wait_all());
   const auto log = h.collector.log(0);
   EXPECT_EQ(log.finals, 1);
+  ASSERT_EQ(log.outputs.size(), 2u);  // the first step's token, then the abort
+  EXPECT_EQ(log.outputs[0].new_token_ids.size(), 1u);
   EXPECT_EQ(log.outputs.back().finish_reason, FinishReason::kAbort);
   EXPECT_TRUE(log.outputs.back().new_token_ids.empty());
-  EXPECT_LT(log.tokens.size(), 200u);
+  EXPECT_EQ(log.outputs.back().completion_tokens, 1);
   const auto stats = h.wait_idle();
   EXPECT_EQ(stats.kv_cache_usage, 0.0);
   EXPECT_EQ(stats.running, 0);
