@@ -35,69 +35,67 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, s
                         SamplerRng& rng) {
   const int32_t vocab = static_cast<int32_t>(logits.size());
   if (vocab == 0) return 0;
-  const int32_t raw_best = argmax(logits);
+  if (params.temperature <= 0.0f && banned.empty()) return argmax(logits);  // the common greedy case: one pass
+  const int32_t raw_best = banned.empty() ? -1 : argmax(logits);
   for (int32_t id : banned) {
     if (id >= 0 && id < vocab) logits[static_cast<size_t>(id)] = kNegInf;
   }
-  for (float& v : logits) {
-    if (std::isnan(v)) v = kNegInf;
-  }
   const int32_t best = argmax(logits);
-  if (logits[static_cast<size_t>(best)] == kNegInf) return raw_best;  // nothing allowed: degrade gracefully
+  const float max_logit = logits[static_cast<size_t>(best)];
+  if (std::isnan(max_logit) || max_logit == kNegInf) {
+    return raw_best >= 0 ? raw_best : best;  // nothing allowed: degrade gracefully
+  }
   if (params.temperature <= 0.0f) return best;
 
-  // Candidates in descending logit order when top-k or top-p needs an order; ties by lower id.
+  // Candidates: every token still allowed. Ordered (when an order is needed) by logit, ties by id.
+  candidates_.clear();
+  for (int32_t i = 0; i < vocab; ++i) {
+    const float v = logits[static_cast<size_t>(i)];
+    if (v > kNegInf) candidates_.push_back(i);  // false for -inf and NaN
+  }
   const auto by_logit = [&](int32_t a, int32_t b) {
     const float la = logits[static_cast<size_t>(a)];
     const float lb = logits[static_cast<size_t>(b)];
     return la > lb || (la == lb && a < b);
   };
-  candidates_.clear();
-  for (int32_t i = 0; i < vocab; ++i) {
-    if (logits[static_cast<size_t>(i)] != kNegInf) candidates_.push_back(i);
-  }
-  const bool use_top_k = params.top_k > 0 && static_cast<size_t>(params.top_k) < candidates_.size();
-  const bool use_top_p = params.top_p > 0.0f && params.top_p < 1.0f;
-  if (use_top_k) {
-    const auto kth = candidates_.begin() + params.top_k;
-    std::nth_element(candidates_.begin(), kth - 1, candidates_.end(), by_logit);
+  const auto at = [&](size_t i) { return candidates_.begin() + static_cast<std::ptrdiff_t>(i); };
+  if (params.top_k > 0 && static_cast<size_t>(params.top_k) < candidates_.size()) {
+    std::nth_element(candidates_.begin(), at(static_cast<size_t>(params.top_k) - 1), candidates_.end(), by_logit);
     candidates_.resize(static_cast<size_t>(params.top_k));
   }
 
   // Unnormalised softmax at the given temperature (max subtracted), indexed by token id.
   const double inv_t = 1.0 / static_cast<double>(params.temperature);
-  const double max_logit = logits[static_cast<size_t>(best)];
   probs_.resize(static_cast<size_t>(vocab));
   double total = 0.0;
   for (int32_t id : candidates_) {
-    const double p = std::exp((logits[static_cast<size_t>(id)] - max_logit) * inv_t);
+    const double p = std::exp((static_cast<double>(logits[static_cast<size_t>(id)]) - max_logit) * inv_t);
     probs_[static_cast<size_t>(id)] = p;
     total += p;
   }
   size_t keep = candidates_.size();
-  if (use_top_p) {
-    // The smallest prefix of the sorted distribution whose mass reaches top_p (at least one token).
-    // The nucleus is usually small: sort only a growing head of the candidates until it is found.
+  if (params.top_p > 0.0f && params.top_p < 1.0f && candidates_.size() > 1) {
+    // The nucleus: the smallest k such that the k most likely tokens hold top_p of the mass. A
+    // quickselect on mass finds it in expected O(V) without sorting. Invariant: candidates [0, lo)
+    // are the top lo tokens (mass `above`), [lo, hi) the next ones in any order, and lo < k <= hi.
     const double target = static_cast<double>(params.top_p) * total;
-    size_t sorted = 0;
-    double cumulative = 0.0;
-    for (size_t head = std::min<size_t>(64, candidates_.size());; head = std::min(head * 4, candidates_.size())) {
-      std::partial_sort(candidates_.begin() + static_cast<std::ptrdiff_t>(sorted),
-                        candidates_.begin() + static_cast<std::ptrdiff_t>(head), candidates_.end(), by_logit);
-      for (; sorted < head; ++sorted) {
-        cumulative += probs_[static_cast<size_t>(candidates_[sorted])];
-        if (cumulative >= target) break;
-      }
-      if (sorted < head) {
-        keep = sorted + 1;
-        total = cumulative;
-        break;
-      }
-      if (head == candidates_.size()) {  // rounding: the whole distribution
-        total = cumulative;
-        break;
+    size_t lo = 0;
+    size_t hi = candidates_.size();
+    double above = 0.0;
+    while (hi - lo > 1) {
+      const size_t mid = lo + (hi - lo) / 2;
+      std::nth_element(at(lo), at(mid), at(hi), by_logit);
+      double mass = above;
+      for (size_t i = lo; i < mid; ++i) mass += probs_[static_cast<size_t>(candidates_[i])];
+      if (mass >= target) {
+        hi = mid;
+      } else {
+        above = mass;
+        lo = mid;
       }
     }
+    keep = hi;
+    total = above + probs_[static_cast<size_t>(candidates_[lo])];
   }
   const double u = uniform_01(rng) * total;
   double cumulative = 0.0;

@@ -105,6 +105,18 @@ TEST(Sampler, TopPKeepsTheSmallestNucleus) {
   EXPECT_EQ(counts.begin()->first, 1);
 }
 
+TEST(Sampler, TopPWithALargeNucleus) {
+  // 1000 equally likely tokens: top_p 0.5 keeps 500 (ties ordered by id), beyond the first sorted head.
+  std::vector<float> logits(1000, 1.0f);
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_p = 0.5f;
+  auto counts = draw(logits, p, 20000, 13);
+  EXPECT_GT(counts.size(), 450u);
+  EXPECT_LE(counts.rbegin()->first, 501);  // 500, give or take rounding of the cumulative sum
+  EXPECT_GT(counts.rbegin()->first, 400);
+}
+
 TEST(Sampler, TopKThenTopP) {
   const std::vector<double> probs = {0.4, 0.3, 0.2, 0.1};
   SamplingParams p;
