@@ -47,22 +47,33 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, s
   }
   if (params.temperature <= 0.0f) return best;
 
-  // Candidates: every token still allowed. Ordered (when an order is needed) by logit, ties by id.
-  candidates_.clear();
-  for (int32_t i = 0; i < vocab; ++i) {
-    const float v = logits[static_cast<size_t>(i)];
-    if (v > kNegInf) candidates_.push_back(i);  // false for -inf and NaN
-  }
+  // Candidates: every token still allowed, or with top-k only the k best (by logit, ties by lower id),
+  // found in one pass with a small heap whose top is the worst kept token.
   const auto by_logit = [&](int32_t a, int32_t b) {
     const float la = logits[static_cast<size_t>(a)];
     const float lb = logits[static_cast<size_t>(b)];
     return la > lb || (la == lb && a < b);
   };
-  const auto at = [&](size_t i) { return candidates_.begin() + static_cast<std::ptrdiff_t>(i); };
-  if (params.top_k > 0 && static_cast<size_t>(params.top_k) < candidates_.size()) {
-    std::nth_element(candidates_.begin(), at(static_cast<size_t>(params.top_k) - 1), candidates_.end(), by_logit);
-    candidates_.resize(static_cast<size_t>(params.top_k));
+  candidates_.clear();
+  if (params.top_k > 0) {
+    const size_t k = static_cast<size_t>(params.top_k);
+    for (int32_t i = 0; i < vocab; ++i) {
+      if (!(logits[static_cast<size_t>(i)] > kNegInf)) continue;  // -inf and NaN
+      if (candidates_.size() < k) {
+        candidates_.push_back(i);
+        std::push_heap(candidates_.begin(), candidates_.end(), by_logit);
+      } else if (by_logit(i, candidates_.front())) {
+        std::pop_heap(candidates_.begin(), candidates_.end(), by_logit);
+        candidates_.back() = i;
+        std::push_heap(candidates_.begin(), candidates_.end(), by_logit);
+      }
+    }
+  } else {
+    for (int32_t i = 0; i < vocab; ++i) {
+      if (logits[static_cast<size_t>(i)] > kNegInf) candidates_.push_back(i);  // false for -inf and NaN
+    }
   }
+  const auto at = [&](size_t i) { return candidates_.begin() + static_cast<std::ptrdiff_t>(i); };
 
   // Unnormalised softmax at the given temperature (max subtracted), indexed by token id.
   const double inv_t = 1.0 / static_cast<double>(params.temperature);
@@ -79,6 +90,10 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, s
     // quickselect on mass finds it in expected O(V) without sorting. Invariant: candidates [0, lo)
     // are the top lo tokens (mass `above`), [lo, hi) the next ones in any order, and lo < k <= hi.
     const double target = static_cast<double>(params.top_p) * total;
+    // Tokens below eps = (1 - top_p) * total / n hold at most (1 - top_p) of the mass together, so the
+    // tokens at or above eps reach the target first: the nucleus lies among them. Usually a few.
+    const double eps = (1.0 - static_cast<double>(params.top_p)) * total / static_cast<double>(candidates_.size());
+    std::erase_if(candidates_, [&](int32_t id) { return probs_[static_cast<size_t>(id)] < eps * (1.0 - 1e-9); });
     size_t lo = 0;
     size_t hi = candidates_.size();
     double above = 0.0;
