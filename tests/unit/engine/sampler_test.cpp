@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <random>
 #include <set>
 
 namespace llmbench::engine {
@@ -115,6 +117,59 @@ TEST(Sampler, TopPWithALargeNucleus) {
   EXPECT_GT(counts.size(), 450u);
   EXPECT_LE(counts.rbegin()->first, 501);  // 500, give or take rounding of the cumulative sum
   EXPECT_GT(counts.rbegin()->first, 400);
+}
+
+// The nucleus by a full sort, as the definition reads.
+std::set<int32_t> naive_nucleus(const std::vector<float>& logits, float top_p, std::vector<double>* probs_out) {
+  std::vector<int32_t> order(logits.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)] ||
+           (logits[static_cast<size_t>(a)] == logits[static_cast<size_t>(b)] && a < b);
+  });
+  const float max_logit = logits[static_cast<size_t>(order[0])];
+  std::vector<double> probs(logits.size());
+  double total = 0.0;
+  for (size_t i = 0; i < logits.size(); ++i) total += probs[i] = std::exp(static_cast<double>(logits[i]) - max_logit);
+  std::set<int32_t> nucleus;
+  double cumulative = 0.0;
+  for (int32_t id : order) {
+    nucleus.insert(id);
+    cumulative += probs[static_cast<size_t>(id)];
+    if (cumulative >= top_p * total) break;
+  }
+  for (auto& p : probs) p /= total;
+  *probs_out = probs;
+  return nucleus;
+}
+
+TEST(Sampler, TopPMatchesTheDefinitionOnRandomDistributions) {
+  std::mt19937_64 gen(99);
+  std::normal_distribution<float> noise(0.0f, 3.0f);
+  std::uniform_real_distribution<float> p_dist(0.3f, 0.95f);
+  int fully_checked = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    std::vector<float> logits(300);
+    for (float& v : logits) v = noise(gen);
+    SamplingParams p;
+    p.temperature = 1.0f;
+    p.top_p = p_dist(gen);
+    std::vector<double> probs;
+    const auto nucleus = naive_nucleus(logits, p.top_p, &probs);
+    auto counts = draw(logits, p, 2000, static_cast<uint64_t>(trial));
+    for (const auto& [id, c] : counts) ASSERT_TRUE(nucleus.count(id)) << "trial " << trial << " token " << id;
+    double nucleus_mass = 0.0;
+    double min_prob = 1.0;
+    for (int32_t id : nucleus) {
+      nucleus_mass += probs[static_cast<size_t>(id)];
+      min_prob = std::min(min_prob, probs[static_cast<size_t>(id)]);
+    }
+    if (min_prob / nucleus_mass >= 0.01) {  // every nucleus token is drawn (miss chance < 1e-8)
+      EXPECT_EQ(counts.size(), nucleus.size()) << "trial " << trial;
+      ++fully_checked;
+    }
+  }
+  EXPECT_GT(fully_checked, 10);
 }
 
 TEST(Sampler, TopKThenTopP) {
