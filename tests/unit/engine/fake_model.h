@@ -120,10 +120,10 @@ class FakeModelRunner : public ModelRunner {
     gate_open_ = false;
   }
   void open_gate() {
-    {
-      std::lock_guard lock(mutex_);
-      gate_open_ = true;
-    }
+    // Notified under the lock: once forward() can proceed, this thread no longer touches the
+    // model, which the engine may destroy right after.
+    std::lock_guard lock(mutex_);
+    gate_open_ = true;
     gate_cv_.notify_all();
   }
   // Waits until forward() has been entered at least `calls` times.
