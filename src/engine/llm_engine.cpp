@@ -67,6 +67,7 @@ LlmEngine::LlmEngine(const EngineOptions& options, std::unique_ptr<ModelRunner> 
   if (!model_) throw std::invalid_argument("LlmEngine: no model");
   if (options_.max_num_seqs <= 0) throw std::invalid_argument("max_num_seqs must be positive");
   if (options_.max_num_batched_tokens <= 0) throw std::invalid_argument("max_num_batched_tokens must be positive");
+  if (options_.max_waiting <= 0) throw std::invalid_argument("max_waiting must be positive");
   config_ = model_->config();
   if (config_.vocab_size <= 0) throw std::invalid_argument("model has vocab_size 0");
   const KvCachePlan plan = plan_kv_cache(options_, config_, model_->kv_bytes_per_block(options_.block_size));

@@ -270,6 +270,21 @@ TEST(LlmEngine, KvCacheSizing) {
   EXPECT_EQ(plan_kv_cache(o, config, size_t{1} << 28).num_blocks, 7);  // the cap, but one sequence at least
 }
 
+TEST(LlmEngine, BadOptionsAreRejected) {
+  auto make = [](EngineOptions o) {
+    auto model = std::make_unique<FakeModelRunner>(ByteTokenizer::kVocab, kMaxPosition, ByteTokenizer::kEos,
+                                                   testing::hash_rule(32, 127));
+    LlmEngine engine(o, std::move(model), std::make_shared<ByteTokenizer>());
+  };
+  EXPECT_THROW(make({.max_num_seqs = 0}), std::invalid_argument);
+  EXPECT_THROW(make({.max_num_batched_tokens = -1}), std::invalid_argument);
+  EXPECT_THROW(make({.block_size = 0}), std::invalid_argument);
+  EXPECT_THROW(make({.max_waiting = 0}), std::invalid_argument);
+  EXPECT_THROW(make({.block_size = 16, .num_kv_blocks = 15}), std::invalid_argument);  // 256 tokens need 16
+  EXPECT_NO_THROW(make({.block_size = 16, .num_kv_blocks = 16}));
+  EXPECT_THROW(LlmEngine({}, nullptr, nullptr), std::invalid_argument);
+}
+
 TEST(LlmEngine, ModelFailureAbortsTheStepsRequestsWithAnError) {
   Harness h({.max_num_seqs = 4, .max_num_batched_tokens = 64, .block_size = 4});
   h.model->set_fail(true);
