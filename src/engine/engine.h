@@ -41,6 +41,7 @@ struct RequestOutput {
   int completion_tokens = 0;  // so far
   int64_t first_scheduled_ns = 0;
   int64_t first_token_ns = 0;
+  std::string error;  // why the engine failed the request (finish_reason kAbort), empty otherwise
 };
 
 // Called on the engine thread. It must not block: copy what it needs and post to its own executor.
@@ -62,6 +63,7 @@ struct EngineOptions {
   size_t kv_cache_memory_bytes = 0;  // 0 = a default sized for max_num_seqs * max_model_len, capped
   int max_waiting = 4096;            // submit() beyond this is refused (server answers 503)
   bool enable_chunked_prefill = true;
+  int num_kv_blocks = 0;  // > 0 overrides kv_cache_memory_bytes (tests, capacity experiments)
 };
 
 struct EngineStats {
@@ -80,12 +82,18 @@ struct EngineStats {
 
 class Engine {
  public:
-  // Loads the model and tokenizer, sizes the KV cache and starts the engine thread.
+  // Loads the model and tokenizer, sizes the KV cache and starts the engine thread. A null
+  // tokenizer loads the one in the model folder (Tokenizer::gpt2() for load_format "dummy").
+  // Throws std::runtime_error / std::invalid_argument with a clear message on bad options.
   static std::unique_ptr<Engine> create(const EngineOptions& options,
                                         std::shared_ptr<const tokenizer::Tokenizer> tokenizer);
   virtual ~Engine() = default;  // stops the thread; pending requests finish with kAbort
 
-  // Thread-safe. Returns a request id, or nullopt when the queue is full (max_waiting).
+  // Thread-safe. Returns a request id, or nullopt when the queue is full (max_waiting) or the engine
+  // is shutting down. Throws std::invalid_argument for a request that can never run (empty prompt,
+  // a token outside the vocabulary, prompt + max_tokens > max_model_len, max_tokens < 1,
+  // min_tokens > max_tokens, temperature < 0, top_p outside (0, 1]); servers validate first.
+  // Outputs arrive on the engine thread, at most one per step; the last has finished = true.
   virtual std::optional<uint64_t> submit(GenerationRequest request) = 0;
   // Thread-safe. Frees the request's KV blocks at the next step; its callback gets a final kAbort.
   virtual void abort(uint64_t request_id) = 0;

@@ -1,0 +1,124 @@
+#include "engine/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace llmbench::engine {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+int32_t argmax(std::span<const float> logits) {
+  int32_t best = 0;
+  float best_value = kNegInf;
+  bool found = false;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    const float v = logits[i];
+    if (std::isnan(v)) continue;
+    if (!found || v > best_value) {  // the first maximum wins, as torch.argmax does
+      best = static_cast<int32_t>(i);
+      best_value = v;
+      found = true;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+double uniform_01(SamplerRng& rng) {
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
+}
+
+int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, std::span<const int32_t> banned,
+                        SamplerRng& rng) {
+  const int32_t vocab = static_cast<int32_t>(logits.size());
+  if (vocab == 0) return 0;
+  if (params.temperature <= 0.0f && banned.empty()) return argmax(logits);  // the common greedy case: one pass
+  const int32_t raw_best = banned.empty() ? -1 : argmax(logits);
+  for (int32_t id : banned) {
+    if (id >= 0 && id < vocab) logits[static_cast<size_t>(id)] = kNegInf;
+  }
+  const int32_t best = argmax(logits);
+  const float max_logit = logits[static_cast<size_t>(best)];
+  if (std::isnan(max_logit) || max_logit == kNegInf) {
+    return raw_best >= 0 ? raw_best : best;  // nothing allowed: degrade gracefully
+  }
+  if (params.temperature <= 0.0f) return best;
+
+  // Candidates: every token still allowed, or with top-k only the k best (by logit, ties by lower id),
+  // found in one pass with a small heap whose top is the worst kept token.
+  const auto by_logit = [&](int32_t a, int32_t b) {
+    const float la = logits[static_cast<size_t>(a)];
+    const float lb = logits[static_cast<size_t>(b)];
+    return la > lb || (la == lb && a < b);
+  };
+  candidates_.clear();
+  if (params.top_k > 0) {
+    const size_t k = static_cast<size_t>(params.top_k);
+    for (int32_t i = 0; i < vocab; ++i) {
+      if (!(logits[static_cast<size_t>(i)] > kNegInf)) continue;  // -inf and NaN
+      if (candidates_.size() < k) {
+        candidates_.push_back(i);
+        std::push_heap(candidates_.begin(), candidates_.end(), by_logit);
+      } else if (by_logit(i, candidates_.front())) {
+        std::pop_heap(candidates_.begin(), candidates_.end(), by_logit);
+        candidates_.back() = i;
+        std::push_heap(candidates_.begin(), candidates_.end(), by_logit);
+      }
+    }
+  } else {
+    for (int32_t i = 0; i < vocab; ++i) {
+      if (logits[static_cast<size_t>(i)] > kNegInf) candidates_.push_back(i);  // false for -inf and NaN
+    }
+  }
+  const auto at = [&](size_t i) { return candidates_.begin() + static_cast<std::ptrdiff_t>(i); };
+
+  // Unnormalised softmax at the given temperature (max subtracted), indexed by token id.
+  const double inv_t = 1.0 / static_cast<double>(params.temperature);
+  probs_.resize(static_cast<size_t>(vocab));
+  double total = 0.0;
+  for (int32_t id : candidates_) {
+    const double p = std::exp((static_cast<double>(logits[static_cast<size_t>(id)]) - max_logit) * inv_t);
+    probs_[static_cast<size_t>(id)] = p;
+    total += p;
+  }
+  size_t keep = candidates_.size();
+  if (params.top_p > 0.0f && params.top_p < 1.0f && candidates_.size() > 1) {
+    // The nucleus: the smallest k such that the k most likely tokens hold top_p of the mass. A
+    // quickselect on mass finds it in expected O(V) without sorting. Invariant: candidates [0, lo)
+    // are the top lo tokens (mass `above`), [lo, hi) the next ones in any order, and lo < k <= hi.
+    const double target = static_cast<double>(params.top_p) * total;
+    // Tokens below eps = (1 - top_p) * total / n hold at most (1 - top_p) of the mass together, so the
+    // tokens at or above eps reach the target first: the nucleus lies among them. Usually a few.
+    const double eps = (1.0 - static_cast<double>(params.top_p)) * total / static_cast<double>(candidates_.size());
+    std::erase_if(candidates_, [&](int32_t id) { return probs_[static_cast<size_t>(id)] < eps * (1.0 - 1e-9); });
+    size_t lo = 0;
+    size_t hi = candidates_.size();
+    double above = 0.0;
+    while (hi - lo > 1) {
+      const size_t mid = lo + (hi - lo) / 2;
+      std::nth_element(at(lo), at(mid), at(hi), by_logit);
+      double mass = above;
+      for (size_t i = lo; i < mid; ++i) mass += probs_[static_cast<size_t>(candidates_[i])];
+      if (mass >= target) {
+        hi = mid;
+      } else {
+        above = mass;
+        lo = mid;
+      }
+    }
+    keep = hi;
+    total = above + probs_[static_cast<size_t>(candidates_[lo])];
+  }
+  const double u = uniform_01(rng) * total;
+  double cumulative = 0.0;
+  for (size_t i = 0; i < keep; ++i) {
+    cumulative += probs_[static_cast<size_t>(candidates_[i])];
+    if (u < cumulative) return candidates_[i];
+  }
+  return candidates_[keep - 1];  // rounding at the very top of the range
+}
+
+}  // namespace llmbench::engine

@@ -1,0 +1,33 @@
+#pragma once
+// Token sampling for one sequence at a time: greedy (temperature 0), temperature, top-k, then
+// top-p (nucleus) over the renormalised top-k distribution, as vLLM applies them. Randomness comes
+// only from the sequence's own generator, so a seeded request draws the same tokens however it is
+// batched. Scratch buffers are reused: no allocation per token once warmed up.
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace llmbench::engine {
+
+using SamplerRng = std::mt19937_64;
+
+// A uniform double in [0, 1) from 53 random bits (the same on every standard library).
+double uniform_01(SamplerRng& rng);
+
+class Sampler {
+ public:
+  // Picks a token from one row of logits ([V]); the row is used as scratch and left modified.
+  // Tokens in `banned` are never picked (min_tokens suppression of EOS and stop tokens).
+  // NaN logits count as -inf. If every token is excluded, returns the argmax of the raw row.
+  int32_t sample(std::span<float> logits, const SamplingParams& params, std::span<const int32_t> banned,
+                 SamplerRng& rng);
+
+ private:
+  std::vector<int32_t> candidates_;
+  std::vector<double> probs_;  // by token id, valid for the current candidates
+};
+
+}  // namespace llmbench::engine
