@@ -74,8 +74,8 @@ std::vector<Column> columns() {
 
 std::string notes_for(const Json& r) {
   std::vector<std::string> parts;
-  auto c = number(r, {"llmbench", "run", "concurrency"});
-  if (!c) c = number(r, {"max_concurrency"});
+  auto c = number(r, {"llmbench", "load", "concurrency"});
+  if (!c || *c <= 0) c = number(r, {"max_concurrency"});
   auto rate = number(r, {"request_rate"});
   auto completed = number(r, {"completed"});
   if (c) parts.push_back(fmt::format("concurrency {:.0f}", *c));

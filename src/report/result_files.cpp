@@ -93,10 +93,6 @@ std::string run_label(const ResultFile& file) {
     for (const char* key : {"label"}) {
       if (l.contains(key) && l[key].is_string() && !l[key].get<std::string>().empty()) return l[key];
     }
-    if (l.contains("run") && l["run"].is_object() && l["run"].contains("label") && l["run"]["label"].is_string() &&
-        !l["run"]["label"].get<std::string>().empty()) {
-      return l["run"]["label"];
-    }
   }
   return file.name;
 }

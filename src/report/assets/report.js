@@ -39,20 +39,22 @@
     return typeof v === 'number' && isFinite(v) ? v : undefined;
   }
   function label(run, i) {
-    return first(run.result, ['label', 'llmbench.label', 'llmbench.run.label']) || run.name || ('run ' + (i + 1));
+    return first(run.result, ['label', 'llmbench.label']) || run.name || ('run ' + (i + 1));
   }
   function concurrency(run) {
-    return num(run.result, ['llmbench.run.concurrency', 'llmbench.concurrency', 'max_concurrency']);
+    const c = num(run.result, ['llmbench.load.concurrency', 'max_concurrency']);
+    return c ? c : undefined;
   }
   function scenario(run) {
-    return first(run.result, ['llmbench.run.scenario', 'llmbench.scenario', 'scenario']) || 'load';
+    return first(run.result, ['llmbench.scenario', 'scenario']) || 'load';
   }
   // A time series in any of the shapes llmbench writes: {t:[], v:[]}, {t_s:[], value:[]}, [[t, v], ...],
   // or {points: [[t, v]...]} / {series: ...}.
   function points(series) {
     if (!series) return [];
     if (Array.isArray(series)) {
-      return series.filter((p) => Array.isArray(p) && p.length >= 2).map((p) => ({x: +p[0], y: +p[1]}));
+      return series.filter((p) => Array.isArray(p) && p.length >= 2 && p[0] !== null && p[1] !== null)
+                 .map((p) => ({x: +p[0], y: +p[1]}));
     }
     if (typeof series !== 'object') return [];
     const t = series.t || series.t_s || series.time_s || series.times_s;
@@ -75,39 +77,34 @@
     out.push({x: xs[n - 1], y: 1});
     return out;
   }
-  // Per-request arrays in ms: vLLM's detailed result stores seconds (ttfts, itls); ours stores ms too.
-  function ttftsMs(run) {
-    const ms = first(run.result, ['llmbench.detailed.ttft_ms', 'llmbench.ttfts_ms']);
-    if (Array.isArray(ms)) return ms;
-    const s = run.result.ttfts;
-    return Array.isArray(s) ? s.map((x) => x * 1e3) : [];
-  }
-  function itlsMs(run) {
-    const ms = first(run.result, ['llmbench.detailed.itl_ms', 'llmbench.itls_ms']);
-    if (Array.isArray(ms)) return [].concat(...ms.map((r) => (Array.isArray(r) ? r : [r])));
-    const s = run.result.itls;
+  // A CDF: llmbench's own [[value_ms, fraction], ...] (llmbench.cdf.*), else built from the
+  // per-request arrays of a detailed result (vLLM stores seconds there).
+  function cdfOf(run, name, perRequestKey) {
+    const own = get(run.result, 'llmbench.cdf.' + name);
+    if (Array.isArray(own) && own.length) return points(own);
+    const s = run.result[perRequestKey];
     if (!Array.isArray(s)) return [];
-    return [].concat(...s.map((r) => (Array.isArray(r) ? r : [r]))).map((x) => x * 1e3);
+    return cdf([].concat(...s.map((r) => (Array.isArray(r) ? r : [r]))).map((x) => x * 1e3));
   }
   function telemetry(run) {
     return first(run.result, ['llmbench.telemetry', 'telemetry']) || {};
   }
   function serverSeries(run, name) {
-    const t = telemetry(run);
-    return points(first(t, ['server.normalized.' + name + '.series', 'server.normalized.' + name,
-                            'server.' + name + '.series', 'server.' + name]));
+    return points(get(telemetry(run), 'server.normalized.' + name));
   }
   function gpuMemorySeries(run) {
     const gpus = telemetry(run).gpu;
     if (!Array.isArray(gpus)) return [];
     return gpus.map((g, k) => ({
       name: (g.name || 'GPU') + ' ' + (g.index !== undefined ? g.index : k),
-      data: points(first(g, ['memory_used_bytes.series', 'memory_used_bytes'])).map((p) => ({x: p.x, y: p.y / 2 ** 30})),
+      data: points(g.memory_used_bytes).map((p) => ({x: p.x, y: p.y / 2 ** 30})),
     }));
   }
+  // llmbench.time_series: output tokens per bucket of bucket_s seconds from the run start.
   function throughputSeries(run) {
-    return points(first(run.result, ['llmbench.timeseries.output_tokens_per_s', 'llmbench.time_series.output_tokens_per_s',
-                                     'llmbench.throughput_series.output_tokens_per_s']));
+    const ts = get(run.result, 'llmbench.time_series');
+    if (!ts || !Array.isArray(ts.output_tokens) || !(ts.bucket_s > 0)) return [];
+    return ts.output_tokens.map((v, k) => ({x: (k + 0.5) * ts.bucket_s, y: v / ts.bucket_s}));
   }
 
   // ---- summary table ----
@@ -199,12 +196,12 @@
   });
   chart('TTFT distribution (CDF)', 'Time to first token of every request, from the actual send.', {
     type: 'scatter',
-    data: {datasets: runs.map((r, i) => line(label(r, i), cdf(ttftsMs(r)), i))},
+    data: {datasets: runs.map((r, i) => line(label(r, i), cdfOf(r, 'ttft_ms', 'ttfts'), i))},
     options: {scales: {x: axis('TTFT (ms)'), y: axis('fraction of requests', {min: 0, max: 1})}},
   });
   chart('Inter-token latency distribution (CDF)', 'Gaps between consecutive token-carrying stream events.', {
     type: 'scatter',
-    data: {datasets: runs.map((r, i) => line(label(r, i), cdf(itlsMs(r)), i))},
+    data: {datasets: runs.map((r, i) => line(label(r, i), cdfOf(r, 'itl_ms', 'itls'), i))},
     options: {scales: {x: axis('ITL (ms)'), y: axis('fraction of gaps', {min: 0, max: 1})}},
   });
   chart('Output throughput over time', 'Output tokens per second, in one-second buckets from the run start.', {
