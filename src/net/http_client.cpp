@@ -86,6 +86,11 @@ namespace {
 constexpr size_t kReadBufferBytes = 16 * 1024;  // per connection, reused for every read
 constexpr size_t kMinReadBytes = 4 * 1024;
 constexpr uint32_t kHeaderLimitBytes = 64 * 1024;
+constexpr int64_t kNever = INT64_MAX / 4;  // a deadline that never comes (timeout <= 0 disables it)
+
+int64_t deadline_after(int64_t base_ns, int64_t timeout_ms) {
+  return timeout_ms > 0 ? base_ns + timeout_ms * 1'000'000 : kNever;
+}
 
 struct PendingRequest {
   uint64_t id = 0;
@@ -318,7 +323,7 @@ uint64_t ClientCore::send(const HttpRequest& request, ResponseHandler* handler) 
   req->id = next_id++;
   req->handler = handler;
   req->submitted_ns = now_ns();
-  req->total_deadline_ns = req->submitted_ns + options.total_timeout_ms * 1'000'000;
+  req->total_deadline_ns = deadline_after(req->submitted_ns, options.total_timeout_ms);
   req->head = request.method == "HEAD";
   const std::string& target = request.target.empty() ? url.target : request.target;
   std::string& w = req->wire;
@@ -397,7 +402,7 @@ void ClientCore::open_connection(std::unique_ptr<PendingRequest> req) {
   c->req = std::move(req);
   active[c->req->id] = c.get();
   const int64_t now = now_ns();
-  c->connect_deadline_ns = now + options.connect_timeout_ms * 1'000'000;
+  c->connect_deadline_ns = deadline_after(now, options.connect_timeout_ms);
   c->last_activity_ns = now;
   arm_timer(c, std::min(c->connect_deadline_ns, c->req->total_deadline_ns));
   if (resolved) {
@@ -476,7 +481,7 @@ void ClientCore::start_write(const std::shared_ptr<Connection>& c) {
   if (c->req->head) c->parser->skip(true);
   const int64_t now = now_ns();
   c->last_activity_ns = now;
-  arm_timer(c, std::min(now + options.read_timeout_ms * 1'000'000, c->req->total_deadline_ns));
+  arm_timer(c, std::min(deadline_after(now, options.read_timeout_ms), c->req->total_deadline_ns));
   c->with_stream([&](auto& stream) {
     asio::async_write(stream, asio::buffer(c->req->wire), [c](const error_code& ec, size_t) {
       const int64_t stamp = now_ns();
@@ -577,6 +582,7 @@ void ClientCore::on_read(const std::shared_ptr<Connection>& c, const error_code&
 }
 
 void ClientCore::arm_timer(const std::shared_ptr<Connection>& c, int64_t deadline_ns) {
+  if (deadline_ns >= kNever) return;                                // every timeout disabled
   if (c->timer_armed && c->timer_expiry_ns <= deadline_ns) return;  // fires first, then re-arms
   c->timer_armed = true;
   c->timer_expiry_ns = deadline_ns;
@@ -605,7 +611,7 @@ void ClientCore::on_timer(const std::shared_ptr<Connection>& c) {
     }
     return arm_timer(c, std::min(c->connect_deadline_ns, c->req->total_deadline_ns));
   }
-  const int64_t read_deadline = c->last_activity_ns + options.read_timeout_ms * 1'000'000;
+  const int64_t read_deadline = deadline_after(c->last_activity_ns, options.read_timeout_ms);
   if (now >= read_deadline) {
     std::string detail = "no data for " + std::to_string(options.read_timeout_ms) + " ms (read timeout)";
     if (c->parser && c->headers_delivered) {
@@ -697,7 +703,7 @@ void ClientCore::pump_queue() {
 }
 
 void ClientCore::arm_queue_timer() {
-  if (queue_timer_armed || queue.empty()) return;
+  if (queue_timer_armed || queue.empty() || queue.front()->total_deadline_ns >= kNever) return;
   queue_timer_armed = true;
   queue_timer.expires_at(asio::steady_timer::time_point(std::chrono::nanoseconds(queue.front()->total_deadline_ns)));
   queue_timer.async_wait([this](const error_code& ec) {

@@ -301,6 +301,18 @@ TEST(HttpClient, TotalTimeoutHoldsWhileDataKeepsFlowing) {
   EXPECT_LT(took, 3000 * kMs);
 }
 
+TEST(HttpClient, ZeroTimeoutsMeanNoTimeout) {
+  ScriptedServer server;
+  ClientOptions opts;
+  opts.connect_timeout_ms = 0;
+  opts.read_timeout_ms = 0;
+  opts.total_timeout_ms = 0;
+  Recorder rec;
+  run_one(url_of(server), opts, completions_request(3, R"({"first_token_delay_ms": 50})"), rec);
+  EXPECT_EQ(rec.outcome.failure, FailureKind::kNone) << rec.outcome.detail;
+  EXPECT_EQ(rec.events.size(), 5u);
+}
+
 TEST(HttpClient, DroppedConnectionMidStream) {
   ScriptedServer server;
   Recorder rec;
