@@ -1,6 +1,7 @@
 #include "app/bench_options.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -82,6 +83,17 @@ std::string python_float(double v) {
   std::string s = fmt::format("{}", v);
   if (s.find_first_of(".e") == std::string::npos) s += ".0";
   return s;
+}
+
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool writable_dir(const std::string& dir) {
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && ::access(dir.c_str(), W_OK) == 0;
 }
 
 std::string host_name() {
@@ -406,8 +418,17 @@ BenchPlan resolve_bench_plan(const BenchFlags& f, BenchScenario scenario, const 
   // Outputs.
   plan.save_result = f.save_result || !f.result_filename.empty() || !f.result_dir.empty();
   plan.save_detailed = f.save_detailed;
-  if (plan.save_result && !f.result_dir.empty() && access(f.result_dir.c_str(), W_OK) != 0) {
+  if (plan.save_result && !f.result_dir.empty() && !writable_dir(f.result_dir)) {
     usage(fmt::format("--result-dir: '{}' is not a writable directory", f.result_dir));
+  }
+  if (plan.save_result && f.result_dir.empty() && !f.result_filename.empty() &&
+      !writable_dir(parent_dir(f.result_filename))) {
+    usage(fmt::format("--result-filename: directory '{}' does not exist or is not writable",
+                      parent_dir(f.result_filename)));
+  }
+  if (!f.save_requests.empty() && !writable_dir(parent_dir(f.save_requests))) {
+    usage(
+        fmt::format("--save-requests: directory '{}' does not exist or is not writable", parent_dir(f.save_requests)));
   }
   plan.result_dir = f.result_dir;
   plan.result_filename = f.result_filename;  // empty: default_result_filename() once the run has started
