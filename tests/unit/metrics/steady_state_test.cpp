@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
+
+#include "core/clock.h"
 
 #include "metrics/summary.h"
 
@@ -102,6 +105,32 @@ TEST(SteadyState, OpenLoopExcludesRampAndDrain) {
   EXPECT_NEAR(ss.end_s, 9.9, 1e-12);
   EXPECT_EQ(ss.requests, 91);  // sent at >= 0.4 s and ended by 9.9 s: i = 4 .. 94
   EXPECT_NEAR(ss.mean_concurrency, 5.0, 1e-9);
+}
+
+// Poisson arrivals (20/s for 30 s, fixed seed) with 1 s latency settle at ~20 in flight after about
+// one latency; the window must start early, end at the last arrival and hold most requests.
+TEST(SteadyState, OpenLoopPoissonSettlesAfterOneLatency) {
+  std::mt19937_64 rng(11);
+  std::exponential_distribution<double> gap_s(20.0);
+  std::vector<RequestRecord> records;
+  double t = 0;
+  for (uint64_t i = 0; t < 30.0; ++i) {
+    records.push_back(timed(i, kT0 + static_cast<int64_t>(t * 1e9), kS));
+    t += gap_s(rng);
+  }
+  RunInfo info;
+  info.mode = loadgen::LoadMode::kOpenLoop;
+  info.request_rate = 20;
+  info.start_ns = kT0;
+  const Summary s = summarize(records, info);
+  const auto& ss = s.steady_state;
+  ASSERT_TRUE(ss.found) << ss.reason;
+  EXPECT_NEAR(ss.target_concurrency, 20.0, 3.0);
+  EXPECT_GT(ss.start_s, 0.5);
+  EXPECT_LT(ss.start_s, 2.0);
+  EXPECT_NEAR(ss.end_s, ns_to_s(records.back().sent_ns - kT0), 1e-9);
+  EXPECT_GT(ss.requests, static_cast<int64_t>(records.size() * 8 / 10));
+  EXPECT_NEAR(ss.request_throughput, 20.0, 3.0);
 }
 
 TEST(SteadyState, OpenLoopWithoutSteadyState) {
