@@ -222,3 +222,21 @@ TEST(TelemetryRecorder, RawSeriesHaveTheirOwnSmallerPointCap) {
 
 }  // namespace
 }  // namespace llmbench::telemetry
+
+namespace llmbench::telemetry {
+namespace {
+
+TEST(TelemetryRecorder, InvalidUtf8FromTheServerStillDumps) {
+  TelemetryRecorder r;
+  r.add_scrape(0, parse_prometheus_text("# TYPE h h\xff\xfe\nm{a=\"\xc3\x28\xed\xa0\x80ok\"} 1\n"), 1);
+  r.add_scrape_failure(1, "kProtocol: \xff bad", 1);
+  TelemetryReport report = r.report();
+  report.notices.push_back("notice \xe0\x80");
+  std::string dumped = report.to_json().dump();
+  EXPECT_NE(dumped.find("m{a=\\\"\xEF\xBF\xBD(\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDok\\\"}"), std::string::npos)
+      << dumped;
+  EXPECT_NE(dumped.find("kProtocol: \xEF\xBF\xBD bad"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace llmbench::telemetry
