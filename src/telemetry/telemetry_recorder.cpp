@@ -92,7 +92,7 @@ void TelemetryRecorder::add_scrape(double t_s, const Exposition& exposition, dou
         if (raw_dropped_hashes_.size() < kMaxDroppedHashes && raw_dropped_hashes_.insert(hash).second) ++raw_dropped_;
         continue;
       }
-      it = raw_.try_emplace(std::move(key), options_.max_points_per_series).first;
+      it = raw_.try_emplace(std::move(key), options_.max_points_per_raw_series).first;
       it->second.kind = raw_kind(sample, exposition);
     }
     it->second.series.add(t_s, sample.value);

@@ -16,9 +16,10 @@
 namespace llmbench::telemetry {
 
 struct RecorderOptions {
-  size_t max_points_per_series = 4096;  // per series; longer runs are thinned evenly
-  size_t max_raw_series = 2000;         // distinct raw series kept; the rest are counted, not kept
-  bool raw_include_buckets = false;     // histogram buckets, summary quantiles and _created samples
+  size_t max_points_per_series = 4096;     // per normalized or GPU series; longer runs are thinned evenly
+  size_t max_points_per_raw_series = 512;  // raw series are many: fewer points each keeps the result small
+  size_t max_raw_series = 2000;            // distinct raw series kept; the rest are counted, not kept
+  bool raw_include_buckets = false;        // histogram buckets, summary quantiles and _created samples
   size_t max_reported_parse_issues = 20;
 };
 

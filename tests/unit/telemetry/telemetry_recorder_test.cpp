@@ -200,3 +200,43 @@ TEST(TelemetryRecorder, GpuSamplesAndJsonShape) {
 
 }  // namespace
 }  // namespace llmbench::telemetry
+
+namespace llmbench::telemetry {
+namespace {
+
+TEST(TelemetryRecorder, RawSeriesHaveTheirOwnSmallerPointCap) {
+  RecorderOptions options;
+  options.max_points_per_series = 64;
+  options.max_points_per_raw_series = 8;
+  TelemetryRecorder r(options);
+  for (int i = 0; i < 40; ++i) {
+    r.add_scrape(i, parse_prometheus_text(fmt::format("vllm:num_requests_running {}\n", i)), 1);
+  }
+  TelemetryReport report = r.report();
+  const SeriesReport& raw = report.raw.at("vllm:num_requests_running");
+  EXPECT_LE(raw.points.size(), 8u);
+  EXPECT_TRUE(raw.decimated);
+  EXPECT_EQ(*raw.max, 39);  // statistics stay exact
+  EXPECT_EQ(report.normalized.at("requests_running").points.size(), 40u);
+}
+
+}  // namespace
+}  // namespace llmbench::telemetry
+
+namespace llmbench::telemetry {
+namespace {
+
+TEST(TelemetryRecorder, InvalidUtf8FromTheServerStillDumps) {
+  TelemetryRecorder r;
+  r.add_scrape(0, parse_prometheus_text("# TYPE h h\xff\xfe\nm{a=\"\xc3\x28\xed\xa0\x80ok\"} 1\n"), 1);
+  r.add_scrape_failure(1, "kProtocol: \xff bad", 1);
+  TelemetryReport report = r.report();
+  report.notices.push_back("notice \xe0\x80");
+  std::string dumped = report.to_json().dump();
+  EXPECT_NE(dumped.find("m{a=\\\"\xEF\xBF\xBD(\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDok\\\"}"), std::string::npos)
+      << dumped;
+  EXPECT_NE(dumped.find("kProtocol: \xEF\xBF\xBD bad"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace llmbench::telemetry
