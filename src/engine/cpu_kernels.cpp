@@ -156,12 +156,14 @@ void gemm_bf16_scalar(const GemmArgs& a) {
   gemm_scalar(a, true);
 }
 
-void qk_scores_scalar(const float* q, const float* k, int n, int d, float scale, float* out) {
-  for (int j = 0; j < n; ++j) {
-    float s = 0.0f;
-    for (int i = 0; i < d; ++i) s += q[i] * k[static_cast<size_t>(j) * d + i];
-    out[j] = s * scale;
+void qk_scores_scalar(const float* q, const float* k_t, int n, int d, int ldk, float scale, float* out) {
+  for (int j = 0; j < n; ++j) out[j] = 0.0f;
+  for (int i = 0; i < d; ++i) {
+    const float qi = q[i];
+    const float* row = k_t + static_cast<size_t>(i) * ldk;
+    for (int j = 0; j < n; ++j) out[j] += qi * row[j];
   }
+  for (int j = 0; j < n; ++j) out[j] *= scale;
 }
 
 void pv_accumulate_scalar(const float* p, const float* v, int n, int d, float* out) {

@@ -88,8 +88,8 @@ struct Kernels {
   const char* name = "scalar";
   void (*gemm_f32)(const GemmArgs&) = nullptr;
   void (*gemm_bf16)(const GemmArgs&) = nullptr;
-  // out[j] = scale * q . k[j*d .. j*d+d) for j < n
-  void (*qk_scores)(const float* q, const float* k, int n, int d, float scale, float* out) = nullptr;
+  // out[j] = scale * sum_i q[i] * k_t[i * ldk + j] for j < n (K stored transposed: [d][ldk])
+  void (*qk_scores)(const float* q, const float* k_t, int n, int d, int ldk, float scale, float* out) = nullptr;
   // out[0..d) += sum_j p[j] * v[j*d .. j*d+d)
   void (*pv_accumulate)(const float* p, const float* v, int n, int d, float* out) = nullptr;
   // x = exp(x - max) / sum

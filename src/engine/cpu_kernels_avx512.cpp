@@ -207,25 +207,22 @@ inline __m512 exp_ps(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
-void qk_scores_avx512(const float* q, const float* k, int n, int d, float scale, float* out) {
-  if (d % 16 != 0) {
-    for (int j = 0; j < n; ++j) {
-      float s = 0.0f;
-      for (int i = 0; i < d; ++i) s += q[i] * k[static_cast<size_t>(j) * d + i];
-      out[j] = s * scale;
-    }
-    return;
-  }
-  for (int j = 0; j < n; ++j) {
-    const float* kj = k + static_cast<size_t>(j) * d;
+// 16 keys per vector: no horizontal sums, thanks to the transposed K tile.
+void qk_scores_avx512(const float* q, const float* k_t, int n, int d, int ldk, float scale, float* out) {
+  for (int j0 = 0; j0 < n; j0 += 16) {
+    const __mmask16 m = column_mask(n - j0);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int i = 0;
-    for (; i + 32 <= d; i += 32) {
-      acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(kj + i), acc0);
-      acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(kj + i + 16), acc1);
+    for (; i + 2 <= d; i += 2) {
+      acc0 = _mm512_fmadd_ps(_mm512_set1_ps(q[i]), _mm512_maskz_loadu_ps(m, k_t + static_cast<size_t>(i) * ldk + j0),
+                             acc0);
+      acc1 = _mm512_fmadd_ps(_mm512_set1_ps(q[i + 1]),
+                             _mm512_maskz_loadu_ps(m, k_t + static_cast<size_t>(i + 1) * ldk + j0), acc1);
     }
-    if (i < d) acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(kj + i), acc0);
-    out[j] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) * scale;
+    if (i < d)
+      acc0 = _mm512_fmadd_ps(_mm512_set1_ps(q[i]), _mm512_maskz_loadu_ps(m, k_t + static_cast<size_t>(i) * ldk + j0),
+                             acc0);
+    _mm512_mask_storeu_ps(out + j0, m, _mm512_mul_ps(_mm512_add_ps(acc0, acc1), _mm512_set1_ps(scale)));
   }
 }
 

@@ -36,8 +36,9 @@ void PagedKvCache::write(int layer, const float* qkv, size_t ld, int start_pos, 
     const int slot = pos % block_size_;
     const float* row = qkv + static_cast<size_t>(i) * ld;
     for (int h = 0; h < num_heads_; ++h) {
-      std::memcpy(k(layer, block, h) + static_cast<size_t>(slot) * head_dim_,
-                  row + hd + static_cast<size_t>(h) * head_dim_, sizeof(float) * head_dim_);
+      const float* key = row + hd + static_cast<size_t>(h) * head_dim_;
+      float* k_t = k(layer, block, h) + slot;  // transposed tile [D][B]
+      for (int d = 0; d < head_dim_; ++d) k_t[static_cast<size_t>(d) * block_size_] = key[d];
       std::memcpy(v(layer, block, h) + static_cast<size_t>(slot) * head_dim_,
                   row + 2 * hd + static_cast<size_t>(h) * head_dim_, sizeof(float) * head_dim_);
     }
@@ -54,7 +55,7 @@ void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache
     const int num_blocks = (context + bs - 1) / bs;
     for (int b = 0; b < num_blocks; ++b) {
       const int n = std::min(bs, context - b * bs);
-      kernels.qk_scores(qi, cache.k(layer, block_table[static_cast<size_t>(b)], head), n, head_dim, scale,
+      kernels.qk_scores(qi, cache.k(layer, block_table[static_cast<size_t>(b)], head), n, head_dim, bs, scale,
                         scores + static_cast<size_t>(b) * bs);
     }
     kernels.softmax(scores, context);

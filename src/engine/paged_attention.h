@@ -1,9 +1,10 @@
 #pragma once
 // The paged KV cache and attention over it.
 //
-// Layout: one fp32 buffer [L][num_blocks][2][H][B][D]: for each layer and physical block, the K
-// tile of every head ([B][D], positions of the block in order) followed by the V tiles. A head's
-// K (or V) for one block is contiguous, so attention streams B*D floats per block. Logical block
+// Layout: one fp32 buffer [L][num_blocks][2][H][B*D]: for each layer and physical block, the K
+// tile of every head followed by the V tiles. K tiles are transposed, [D][B] (scores of 16 keys
+// come out of one vector FMA chain, no horizontal sums); V tiles are [B][D]. A head's K (or V)
+// for one block is contiguous, so attention streams B*D floats per block. Logical block
 // i of a sequence (positions [i*B, (i+1)*B)) lives in physical block block_table[i].
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,7 @@ class PagedKvCache {
   int num_blocks() const { return num_blocks_; }
   int block_size() const { return block_size_; }
 
+  // K tiles are [D][B], V tiles [B][D].
   float* k(int layer, int block, int head) { return data_.get() + index(layer, block, 0, head); }
   float* v(int layer, int block, int head) { return data_.get() + index(layer, block, 1, head); }
   const float* k(int layer, int block, int head) const { return data_.get() + index(layer, block, 0, head); }

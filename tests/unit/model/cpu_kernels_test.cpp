@@ -108,9 +108,16 @@ TEST(CpuKernels, AttentionHelpersAndActivationsMatchScalar) {
     for (int n : {1, 5, 16, 33}) {
       auto q = random_vector(d, rng), k = random_vector(static_cast<size_t>(n) * d, rng);
       std::vector<float> a(n), b(n);
-      fast->qk_scores(q.data(), k.data(), n, d, 0.125f, a.data());
-      scalar_kernels().qk_scores(q.data(), k.data(), n, d, 0.125f, b.data());
-      for (int i = 0; i < n; ++i) ASSERT_NEAR(a[i], b[i], 1e-4f);
+      const int ldk = n + 5;  // K transposed: [d][ldk]
+      auto k_t = random_vector(static_cast<size_t>(d) * ldk, rng);
+      fast->qk_scores(q.data(), k_t.data(), n, d, ldk, 0.125f, a.data());
+      scalar_kernels().qk_scores(q.data(), k_t.data(), n, d, ldk, 0.125f, b.data());
+      for (int j = 0; j < n; ++j) {
+        double ref = 0.0;
+        for (int i = 0; i < d; ++i) ref += static_cast<double>(q[i]) * k_t[static_cast<size_t>(i) * ldk + j];
+        ASSERT_NEAR(a[j], ref * 0.125, 1e-4);
+        ASSERT_NEAR(b[j], ref * 0.125, 1e-4);
+      }
       fast->softmax(a.data(), n);
       scalar_kernels().softmax(b.data(), n);
       for (int i = 0; i < n; ++i) ASSERT_NEAR(a[i], b[i], 1e-6f);
