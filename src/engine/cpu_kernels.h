@@ -1,0 +1,116 @@
+#pragma once
+// CPU compute kernels for the model runner: packed weight matrices, GEMM for fp32 and bf16
+// weights, attention helpers, activations. Each has a portable scalar version and an AVX-512
+// version (compiled with target attributes in cpu_kernels_avx512.cpp, selected at run time from
+// cpuid), so one binary runs on any x86-64.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "engine/model_runner.h"
+
+namespace llmbench::engine::cpu {
+
+struct CpuFeatures {
+  bool avx512 = false;       // AVX-512 F/BW/VL/DQ with OS support for the zmm state
+  bool avx512_bf16 = false;  // AVX512_BF16 (vdpbf16ps)
+};
+CpuFeatures detect_cpu_features();
+
+// Weight matrix W [N, K] of a linear layer y = x W^T (+ b), packed for streaming GEMM.
+// Output columns form panels of 16 and groups of 4 panels (64 columns; the last group may hold
+// fewer panels). A group is contiguous: fp32 [K][np*16]; bf16 [K/2][np*16][2] (pairs of
+// consecutive k for vdpbf16ps, K padded to even with zeros). The kernel streams a group once for
+// up to 6 rows of x at a time, so one decode step reads every weight exactly once.
+class PackedMatrix {
+ public:
+  static constexpr int kPanel = 16;
+  static constexpr int kGroupPanels = 4;
+  static constexpr int kGroupColumns = kPanel * kGroupPanels;
+
+  PackedMatrix() = default;
+  PackedMatrix(int n, int k, DType dtype);  // zero-filled; dtype kFloat32 or kBFloat16
+
+  int n() const { return n_; }
+  int k() const { return k_; }
+  int k_pad() const { return k_pad_; }
+  int panels() const { return panels_; }
+  int groups() const { return (panels_ + kGroupPanels - 1) / kGroupPanels; }
+  DType dtype() const { return dtype_; }
+  size_t bytes() const { return elements_ * (dtype_ == DType::kFloat32 ? 4 : 2); }
+  bool empty() const { return n_ == 0; }
+  const void* data() const { return data_.get(); }
+
+  size_t offset(int n, int k) const {
+    const size_t g = static_cast<size_t>(n) / kGroupColumns;
+    const int np = group_panels(static_cast<int>(g));
+    const int c = n % kGroupColumns;
+    if (dtype_ == DType::kFloat32) return g * kGroupColumns * k_pad_ + static_cast<size_t>(k) * np * kPanel + c;
+    return g * kGroupColumns * k_pad_ + static_cast<size_t>(k / 2) * np * kPanel * 2 + c * 2 + (k & 1);
+  }
+  int group_panels(int g) const {
+    return panels_ - g * kGroupPanels < kGroupPanels ? panels_ - g * kGroupPanels : kGroupPanels;
+  }
+  void set(int n, int k, float value);
+  float get(int n, int k) const;
+  void row(int n, float* out) const;  // W[n, :] as floats (the embedding lookup of a tied LM head)
+  // Fills group g (all its columns and k) with approximately normal(0, std) values from a
+  // counter-based generator keyed by (key, g): fast enough for 125M-parameter dummy models.
+  void fill_group_random(int g, uint64_t key, float std);
+
+ private:
+  struct Free {
+    void operator()(void* p) const;
+  };
+  int n_ = 0, k_ = 0, k_pad_ = 0, panels_ = 0;
+  DType dtype_ = DType::kFloat32;
+  size_t elements_ = 0;
+  std::unique_ptr<void, Free> data_;
+};
+
+enum class Epilogue : uint8_t { kNone, kRelu };
+
+// y[r, n] (+)= x[r, :] . W[n, :] + bias[n] for rows [0, rows) and the groups [group_begin, group_end).
+struct GemmArgs {
+  const void* x = nullptr;  // fp32 [rows][ldx] for fp32 weights; bf16 pairs (uint32) [rows][ldx] for bf16
+  int ldx = 0;              // in floats, or in uint32 pairs
+  int rows = 0;
+  const PackedMatrix* w = nullptr;
+  int group_begin = 0, group_end = 0;
+  const float* bias = nullptr;  // [N] or null
+  float* y = nullptr;
+  int ldy = 0;
+  Epilogue epilogue = Epilogue::kNone;
+  bool accumulate = false;  // y += result (residual add) instead of y = result
+};
+
+struct Kernels {
+  const char* name = "scalar";
+  void (*gemm_f32)(const GemmArgs&) = nullptr;
+  void (*gemm_bf16)(const GemmArgs&) = nullptr;
+  // out[j] = scale * q . k[j*d .. j*d+d) for j < n
+  void (*qk_scores)(const float* q, const float* k, int n, int d, float scale, float* out) = nullptr;
+  // out[0..d) += sum_j p[j] * v[j*d .. j*d+d)
+  void (*pv_accumulate)(const float* p, const float* v, int n, int d, float* out) = nullptr;
+  // x = exp(x - max) / sum
+  void (*softmax)(float* x, int n) = nullptr;
+  // x = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (gelu_new)
+  void (*gelu_tanh)(float* x, size_t n) = nullptr;
+  // Sum of n floats, read as one stream (the memory-bandwidth probe of bench/decode_roofline).
+  float (*stream_sum)(const float* x, size_t n) = nullptr;
+};
+
+const Kernels& scalar_kernels();
+// nullptr when this CPU lacks AVX-512; bf16 GEMM uses vdpbf16ps when available, else converts.
+const Kernels* avx512_kernels();
+// The fastest kernels this CPU supports.
+const Kernels& best_kernels();
+
+// Rounds rows of fp32 activations to bf16 pairs (zero-padding K to k_pad) for the bf16 GEMM.
+void pack_activations_bf16(const float* x, int rows, int k, int ldx, uint32_t* out, int k_pad);
+
+namespace detail {
+const Kernels* avx512_kernels_impl(bool bf16);  // defined in cpu_kernels_avx512.cpp
+}
+
+}  // namespace llmbench::engine::cpu

@@ -1,0 +1,62 @@
+#pragma once
+// The CPU ModelRunner: OPT and GPT-2 forward over a paged KV cache, continuous batching.
+// A step stacks all slices' tokens into one [T, d] activation matrix, so every linear layer is a
+// single GEMM (each weight streamed once per step); attention runs per (sequence, head) over the
+// sequence's blocks. Logits are computed only for the rows that need them.
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "engine/cpu_kernels.h"
+#include "engine/cpu_thread_pool.h"
+#include "engine/model_runner.h"
+#include "engine/paged_attention.h"
+#include "engine/weights.h"
+
+namespace llmbench::engine {
+
+class CpuModelRunner final : public ModelRunner {
+ public:
+  CpuModelRunner(ModelWeights weights, std::unique_ptr<cpu::CpuThreadPool> pool);
+  static std::unique_ptr<CpuModelRunner> load(const LoadOptions& options);
+
+  const ModelConfig& config() const override { return weights_.spec.config; }
+  size_t kv_bytes_per_block(int block_size) const override;
+  void allocate_kv_cache(int num_blocks, int block_size) override;
+  void forward(std::span<const SequenceSlice> slices, float* logits_out) override;
+  size_t weight_bytes() const override { return weights_.bytes(); }
+
+  // Like forward(), but logits for every token of every slice: [total tokens, V], in slice order.
+  void forward_all_logits(std::span<const SequenceSlice> slices, float* logits_out);
+  // Bytes of weights one decode step streams (all linear layers + the LM head).
+  size_t weight_bytes_per_step() const;
+  const ModelSpec& spec() const { return weights_.spec; }
+  DType dtype() const { return weights_.dtype; }
+  int num_threads() const { return pool_->size(); }
+  const char* kernels_name() const { return kernels_->name; }
+  // Replaces the kernels (tests compare the scalar and AVX-512 paths).
+  void set_kernels(const cpu::Kernels& kernels) { kernels_ = &kernels; }
+
+ private:
+  void run(std::span<const SequenceSlice> slices, float* logits_out, bool all_rows);
+  int validate(std::span<const SequenceSlice> slices) const;
+  void linear(const cpu::PackedMatrix& w, const std::vector<float>& bias, const float* x, int rows, float* y, int ldy,
+              cpu::Epilogue epilogue, bool accumulate);
+  void layer_norm(const LayerNormWeights& ln, const float* x, float* y, int rows);
+  void attention(int layer, std::span<const SequenceSlice> slices);
+  template <class F>
+  void for_rows(int rows, F&& fn);
+
+  ModelWeights weights_;
+  std::unique_ptr<cpu::CpuThreadPool> pool_;
+  const cpu::Kernels* kernels_;
+  PagedKvCache kv_;
+
+  // Scratch, grown on demand and reused across steps.
+  std::vector<int32_t> token_ids_, positions_, slice_row_;
+  std::vector<float> x_, h_, qkv_, attn_, ffn_, emb_, out_rows_, out_proj_;
+  std::vector<uint32_t> x_bf16_;
+  std::vector<std::vector<float>> scores_;  // per thread
+};
+
+}  // namespace llmbench::engine

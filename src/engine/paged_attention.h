@@ -1,0 +1,56 @@
+#pragma once
+// The paged KV cache and attention over it.
+//
+// Layout: one fp32 buffer [L][num_blocks][2][H][B][D]: for each layer and physical block, the K
+// tile of every head ([B][D], positions of the block in order) followed by the V tiles. A head's
+// K (or V) for one block is contiguous, so attention streams B*D floats per block. Logical block
+// i of a sequence (positions [i*B, (i+1)*B)) lives in physical block block_table[i].
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "engine/cpu_kernels.h"
+
+namespace llmbench::engine {
+
+class PagedKvCache {
+ public:
+  static size_t bytes_per_block(int num_layers, int block_size, int num_heads, int head_dim) {
+    return static_cast<size_t>(num_layers) * 2 * num_heads * block_size * head_dim * sizeof(float);
+  }
+  void allocate(int num_layers, int num_blocks, int block_size, int num_heads, int head_dim);
+  bool allocated() const { return data_ != nullptr; }
+  int num_blocks() const { return num_blocks_; }
+  int block_size() const { return block_size_; }
+
+  float* k(int layer, int block, int head) { return data_.get() + index(layer, block, 0, head); }
+  float* v(int layer, int block, int head) { return data_.get() + index(layer, block, 1, head); }
+  const float* k(int layer, int block, int head) const { return data_.get() + index(layer, block, 0, head); }
+  const float* v(int layer, int block, int head) const { return data_.get() + index(layer, block, 1, head); }
+
+  // Stores K and V of `count` tokens at positions [start_pos, start_pos + count). qkv rows are
+  // [q (H*D) | k (H*D) | v (H*D)] with row stride ld.
+  void write(int layer, const float* qkv, size_t ld, int start_pos, int count, std::span<const int32_t> block_table);
+
+ private:
+  size_t index(int layer, int block, int kv, int head) const {
+    return ((((static_cast<size_t>(layer) * num_blocks_ + block) * 2 + kv) * num_heads_ + head) * block_size_) *
+           head_dim_;
+  }
+  struct Free {
+    void operator()(float* p) const;
+  };
+  std::unique_ptr<float, Free> data_;
+  int num_layers_ = 0, num_blocks_ = 0, block_size_ = 0, num_heads_ = 0, head_dim_ = 0;
+};
+
+// Causal attention of one head for `count` query tokens at positions [start_pos, start_pos + count)
+// of one sequence, whose K/V (including these tokens) are already in the cache.
+// q rows: stride ldq, head slice at q + head * D; out rows: stride ldo, head slice at out + head * D.
+// scores: scratch of at least start_pos + count floats.
+void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache, int layer, int head, int head_dim,
+                          float scale, const float* q, size_t ldq, int start_pos, int count,
+                          std::span<const int32_t> block_table, float* out, size_t ldo, float* scores);
+
+}  // namespace llmbench::engine
