@@ -9,8 +9,7 @@ namespace {
 // Unicode White_Space (what Rust's regex \s, used by Hugging Face for lstrip/rstrip, matches).
 bool is_white_space(uint32_t cp) {
   return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
-         cp == 0x3000;
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 // Rust regex's Unicode \w: Alphabetic, marks, decimal digits, connector punctuation, joiners.
@@ -107,7 +106,7 @@ void AddedTokenMatcher::split(std::string_view text, size_t begin, size_t end, s
     if (token.single_word && word_char_) {
       const bool space_before =
           start == begin || !is_word_char(*word_char_, text.substr(previous_char_start(text, start),
-                                                                    start - previous_char_start(text, start)));
+                                                                   start - previous_char_start(text, start)));
       const bool space_after =
           stop == end || !is_word_char(*word_char_, text.substr(stop, utf8_step(text.substr(0, end), stop).length));
       if (!space_before || !space_after) continue;

@@ -27,8 +27,7 @@ bool heap_after(const BpeScratch::Candidate& a, const BpeScratch::Candidate& b) 
 
 }  // namespace
 
-BpeModel::BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std::string>>& merges,
-                   BpeOptions options)
+BpeModel::BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options)
     : vocab_(std::move(vocab)), options_(std::move(options)) {
   if (options_.unk_token) {
     auto it = vocab_.find(*options_.unk_token);
@@ -98,6 +97,29 @@ std::optional<TokenId> BpeModel::token_to_id(std::string_view token) const {
 
 void BpeModel::encode_word(std::string_view raw, std::vector<TokenId>& out, BpeScratch& scratch) const {
   if (raw.empty()) return;
+  if (raw.size() == 1 || raw.size() > kCacheMaxWordBytes) {
+    merge_word(raw, out, scratch);
+    return;
+  }
+  const size_t hash = StringHash{}(raw);
+  CacheShard& shard = cache_[(hash >> 7) % kCacheShards];
+  {
+    std::shared_lock lock(shard.mutex);
+    auto it = shard.words.find(raw);
+    if (it != shard.words.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  const size_t first = out.size();
+  merge_word(raw, out, scratch);
+  std::unique_lock lock(shard.mutex);
+  if (shard.words.size() < kCacheWordsPerShard) {
+    shard.words.try_emplace(std::string(raw), out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+  }
+}
+
+void BpeModel::merge_word(std::string_view raw, std::vector<TokenId>& out, BpeScratch& scratch) const {
   if (options_.ignore_merges) {
     scratch.mapped.clear();
     for (const char c : raw) append_utf8(byte_level::kByteToCodePoint[static_cast<unsigned char>(c)], scratch.mapped);
@@ -142,7 +164,8 @@ void BpeModel::encode_word(std::string_view raw, std::vector<TokenId>& out, BpeS
   const auto push_candidate = [&](int32_t pos) {
     const int32_t next = symbols[static_cast<size_t>(pos)].next;
     if (next < 0) return;
-    if (const MergeEntry* merge = find_merge(symbols[static_cast<size_t>(pos)].id, symbols[static_cast<size_t>(next)].id)) {
+    if (const MergeEntry* merge =
+            find_merge(symbols[static_cast<size_t>(pos)].id, symbols[static_cast<size_t>(next)].id)) {
       heap.push_back({merge->rank, pos, merge->new_id});
       std::push_heap(heap.begin(), heap.end(), heap_after);
     }
@@ -166,7 +189,8 @@ void BpeModel::encode_word(std::string_view raw, std::vector<TokenId>& out, BpeS
     if (left.prev >= 0) push_candidate(left.prev);
     push_candidate(top.pos);
   }
-  for (int32_t pos = 0; pos >= 0; pos = symbols[static_cast<size_t>(pos)].next) out.push_back(symbols[static_cast<size_t>(pos)].id);
+  for (int32_t pos = 0; pos >= 0; pos = symbols[static_cast<size_t>(pos)].next)
+    out.push_back(symbols[static_cast<size_t>(pos)].id);
 }
 
 }  // namespace llmbench::tokenizer

@@ -1,9 +1,12 @@
 #pragma once
 // The BPE model of a byte-level tokenizer: vocabulary, ranked merges, and the merge loop that
 // turns one pre-tokenized word (raw bytes) into token ids, exactly as Hugging Face's BPE does.
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -65,16 +68,28 @@ class BpeModel {
   };
   static constexpr uint64_t kEmptyKey = ~uint64_t{0};
 
+  // Word -> ids, shared by all threads (Hugging Face keeps a similar cache). Sharded, each shard
+  // behind a reader-writer lock; a full shard stops taking new words (no eviction).
+  struct CacheShard {
+    mutable std::shared_mutex mutex;
+    std::unordered_map<std::string, std::vector<TokenId>, StringHash, std::equal_to<>> words;
+  };
+  static constexpr size_t kCacheShards = 16;
+  static constexpr size_t kCacheWordsPerShard = 8192;
+  static constexpr size_t kCacheMaxWordBytes = 64;
+
+  void merge_word(std::string_view raw, std::vector<TokenId>& out, BpeScratch& scratch) const;
   const MergeEntry* find_merge(TokenId left, TokenId right) const noexcept;
   void insert_merge(TokenId left, TokenId right, uint32_t rank, TokenId new_id);
 
   TokenMap vocab_;
   BpeOptions options_;
   std::optional<TokenId> unk_id_;
-  TokenId byte_id_[256];  // id of each byte's single-character token, or -1
+  TokenId byte_id_[256];                 // id of each byte's single-character token, or -1
   std::vector<MergeEntry> merge_table_;  // open addressing, power-of-two size
   uint64_t merge_mask_ = 0;
   size_t merge_count_ = 0;
+  mutable std::array<CacheShard, kCacheShards> cache_;
 };
 
 }  // namespace llmbench::tokenizer

@@ -1,7 +1,7 @@
 #include "tokenizer/bpe_tokenizer.h"
 
 #include <algorithm>
-#include <deque>
+#include <list>
 #include <stdexcept>
 
 #include "tokenizer/byte_level.h"
@@ -87,7 +87,7 @@ struct BpeTokenizer::EncodeScratch {
   std::vector<std::string_view> pieces;
   std::vector<std::string_view> next_pieces;
   std::vector<SplitSpan> spans;
-  std::deque<std::string> prefixed;  // storage for pieces that got a prefix space (stable addresses)
+  std::list<std::string> prefixed;  // storage for pieces that got a prefix space (stable addresses)
   BpeScratch bpe;
 };
 
@@ -103,9 +103,9 @@ BpeTokenizer::BpeTokenizer(TokenizerSpec spec)
   for (auto& step : spec.pre_tokenizer) {
     Step built{step, nullptr};
     if (step.kind == PreTokenizerStep::Kind::kSplit) {
-      built.regex = std::make_unique<RegexSplitter>(step.pattern);
+      built.regex = std::make_unique<RegexSplitter>(onig_to_pcre2(step.pattern));
     } else if (step.use_regex) {
-      built.regex = std::make_unique<RegexSplitter>(std::string(kGpt2Pattern));
+      built.regex = std::make_unique<RegexSplitter>(onig_to_pcre2(kGpt2Pattern));
     }
     steps_.push_back(std::move(built));
   }
@@ -136,8 +136,7 @@ BpeTokenizer::BpeTokenizer(TokenizerSpec spec)
   }
   for (const auto id : {bos_id_, eos_id_}) {
     if (id && (*id < 0 || static_cast<size_t>(*id) >= tokens_.size() || !tokens_[static_cast<size_t>(*id)].known)) {
-      throw std::runtime_error("tokenizer: " + spec.source + ": bos/eos id " + std::to_string(*id) +
-                               " is not a token");
+      throw std::runtime_error("tokenizer: " + spec.source + ": bos/eos id " + std::to_string(*id) + " is not a token");
     }
   }
 }

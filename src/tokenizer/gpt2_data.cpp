@@ -6,16 +6,17 @@
 #error "LLMBENCH_GPT2_VOCAB_PATH must be defined by CMake"
 #endif
 
-#define LLMBENCH_INCBIN(name, path)                       \
-  __asm__(".section .rodata\n"                             \
-          ".balign 16\n"                                   \
-          ".type " #name "_begin, @object\n"               \
-          #name "_begin:\n"                                \
-          ".incbin \"" path "\"\n"                         \
-          #name "_end:\n"                                  \
-          ".byte 0\n"                                      \
-          ".previous\n");                                  \
-  extern "C" const char name##_begin[];                    \
+#define LLMBENCH_INCBIN(name, path)            \
+  __asm__(                                     \
+      ".section .rodata\n"                     \
+      ".balign 16\n"                           \
+      ".type " #name "_begin, @object\n" #name \
+      "_begin:\n"                              \
+      ".incbin \"" path "\"\n" #name           \
+      "_end:\n"                                \
+      ".byte 0\n"                              \
+      ".previous\n");                          \
+  extern "C" const char name##_begin[];        \
   extern "C" const char name##_end[];
 
 LLMBENCH_INCBIN(llmbench_gpt2_vocab, LLMBENCH_GPT2_VOCAB_PATH)

@@ -47,7 +47,8 @@ void apply_configs(const fs::path& dir, TokenizerSpec& spec, bool register_speci
     }
     if (!config.is_object()) continue;
     std::vector<std::string> specials;
-    for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token"}) {
+    for (const char* key :
+         {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token"}) {
       if (!config.contains(key)) continue;
       if (auto text = token_text(config[key])) {
         specials.push_back(*text);

@@ -34,16 +34,14 @@ struct MatchData {
   }
   MatchData(const MatchData&) = delete;
   MatchData& operator=(const MatchData&) = delete;
-  // Switches to a big JIT stack (after PCRE2_ERROR_JIT_STACKLIMIT on an unusual input).
+  // Switches to a big JIT stack (after PCRE2_ERROR_JIT_STACKLIMIT on an unusual input). The match
+  // limit stays at PCRE2's default, so a pathological user-supplied Split regex fails instead of hanging.
   bool grow() {
     if (context) return false;
     context = pcre2_match_context_create(nullptr);
     jit_stack = pcre2_jit_stack_create(64 * 1024, 64 * 1024 * 1024, nullptr);
     if (!context || !jit_stack) return false;
     pcre2_jit_stack_assign(context, nullptr, jit_stack);
-    pcre2_set_match_limit(context, 0xFFFFFFFFu);
-    pcre2_set_depth_limit(context, 0xFFFFFFFFu);
-    pcre2_set_heap_limit(context, 0xFFFFFFFFu);
     return true;
   }
 };
@@ -75,7 +73,7 @@ void RegexSplitter::split(std::string_view text, std::vector<SplitSpan>& out) co
   size_t start = 0;
   while (start <= text.size()) {
     int rc = pcre2_match(impl_->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, match.data, match.context);
-    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && match.grow()) {
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT && match.grow()) {
       rc = pcre2_match(impl_->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, match.data, match.context);
     }
     if (rc == PCRE2_ERROR_NOMATCH) break;
@@ -100,6 +98,62 @@ void RegexSplitter::split(std::string_view text, std::vector<SplitSpan>& out) co
     start = end;
   }
   if (previous_end < text.size()) out.push_back({previous_end, text.size(), false});
+}
+
+std::string onig_to_pcre2(std::string_view pattern) {
+  constexpr std::string_view kSpace = R"(\t-\r\x{85}\p{Z})";
+  constexpr std::string_view kWord = R"(\p{L}\p{M}\p{N}\p{Pc})";
+  constexpr std::string_view kHex = "0-9a-fA-F";
+  std::string out;
+  out.reserve(pattern.size() + 32);
+  bool in_class = false;
+  size_t i = 0;
+  const auto add_set = [&](std::string_view set, bool negated) {
+    if (in_class) {
+      out.append(set);
+    } else {
+      out.append(negated ? "[^" : "[").append(set).append("]");
+    }
+  };
+  while (i < pattern.size()) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char e = pattern[i + 1];
+      i += 2;
+      // Negated sets inside a class ([^\S]) have no inline form; PCRE2's own meaning is kept there.
+      if (e == 's' || (e == 'S' && !in_class)) {
+        add_set(kSpace, e == 'S');
+      } else if (e == 'w' || (e == 'W' && !in_class)) {
+        add_set(kWord, e == 'W');
+      } else if (e == 'h' || (e == 'H' && !in_class)) {
+        add_set(kHex, e == 'H');
+      } else {
+        out.push_back('\\');
+        out.push_back(e);
+      }
+      continue;
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out.push_back(c);
+      ++i;
+      if (i < pattern.size() && pattern[i] == '^') out.push_back(pattern[i++]);
+      if (i < pattern.size() && pattern[i] == ']') out.push_back(pattern[i++]);  // a literal ']' first
+      continue;
+    }
+    if (in_class && c == '[' && i + 1 < pattern.size() && pattern[i + 1] == ':') {
+      const size_t close = pattern.find(":]", i + 2);
+      if (close != std::string_view::npos) {
+        out.append(pattern.substr(i, close + 2 - i));  // POSIX class such as [:alpha:]
+        i = close + 2;
+        continue;
+      }
+    }
+    if (in_class && c == ']') in_class = false;
+    out.push_back(c);
+    ++i;
+  }
+  return out;
 }
 
 std::string regex_escape(std::string_view literal) {

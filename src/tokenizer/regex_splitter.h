@@ -40,6 +40,11 @@ class RegexSplitter {
 inline constexpr std::string_view kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
+// Rewrites an Oniguruma pattern (what Hugging Face tokenizers compiles) into PCRE2 syntax with the
+// same meaning: Oniguruma's Unicode \s is U+0009-000D, U+0085 and \p{Z} (PCRE2's also has U+180E),
+// its \w is \p{L}\p{M}\p{N}\p{Pc}, and its \h is a hex digit.
+std::string onig_to_pcre2(std::string_view pattern);
+
 // Escapes a literal string for use as a PCRE2 pattern (Split with {"String": ...}).
 std::string regex_escape(std::string_view literal);
 

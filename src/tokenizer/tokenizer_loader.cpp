@@ -179,11 +179,13 @@ TokenizerSpec parse_tokenizer_json(std::string_view json_text, const std::string
     if (!model || !model->is_object()) fail(source, "no 'model' object");
     const std::string type = member(*model, "type") ? get_string((*model)["type"], "model type", source) : "BPE";
     if (type != "BPE") fail(source, "model type '" + type + "' is not supported (only byte-level BPE)");
-    if (const json* dropout = member(*model, "dropout"); dropout && !(dropout->is_number() && dropout->get<double>() == 0)) {
+    if (const json* dropout = member(*model, "dropout");
+        dropout && !(dropout->is_number() && dropout->get<double>() == 0)) {
       fail(source, "BPE dropout is not supported");
     }
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-      if (const json* value = member(*model, key); value && !(value->is_string() && value->get<std::string>().empty())) {
+      if (const json* value = member(*model, key);
+          value && !(value->is_string() && value->get<std::string>().empty())) {
         fail(source, std::string("BPE ") + key + " is not supported");
       }
     }
@@ -290,8 +292,8 @@ std::shared_ptr<const Tokenizer> Tokenizer::from_tokenizer_json(const std::strin
 
 std::shared_ptr<const Tokenizer> Tokenizer::from_vocab_merges(const std::string& vocab_json_path,
                                                               const std::string& merges_txt_path) {
-  return std::make_shared<BpeTokenizer>(
-      parse_vocab_merges(read_file(vocab_json_path), read_file(merges_txt_path), vocab_json_path + " + " + merges_txt_path));
+  return std::make_shared<BpeTokenizer>(parse_vocab_merges(read_file(vocab_json_path), read_file(merges_txt_path),
+                                                           vocab_json_path + " + " + merges_txt_path));
 }
 
 std::shared_ptr<const Tokenizer> Tokenizer::gpt2() {

@@ -46,7 +46,8 @@ bool is_valid_utf8(std::string_view bytes) noexcept {
     // Fast path for ASCII runs, 8 bytes at a time.
     while (pos + 8 <= n) {
       uint64_t word = 0;
-      for (size_t k = 0; k < 8; ++k) word |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[pos + k])) << (8 * k);
+      for (size_t k = 0; k < 8; ++k)
+        word |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[pos + k])) << (8 * k);
       if (word & 0x8080808080808080ULL) break;
       pos += 8;
     }

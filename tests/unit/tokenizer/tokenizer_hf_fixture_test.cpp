@@ -29,7 +29,8 @@ std::vector<Expected> load_expected(const std::string& name) {
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     auto j = nlohmann::json::parse(line);
-    out.push_back({j["text"].get<std::string>(), j["ids"].get<std::vector<TokenId>>(), j["decoded"].get<std::string>()});
+    out.push_back(
+        {j["text"].get<std::string>(), j["ids"].get<std::vector<TokenId>>(), j["decoded"].get<std::string>()});
   }
   return out;
 }
