@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/clock.h"
@@ -113,9 +114,55 @@ void bench_loop(int num_seqs, float temperature) {
              seconds / static_cast<double>(stats.steps_total) * 1e6);
 }
 
+// The whole engine with a real model (dummy weights): `num_seqs` requests of `prompt_len` tokens
+// generating `output_len` each, all submitted at once.
+void bench_model(const std::string& model, int num_seqs, int prompt_len, int output_len) {
+  EngineOptions options;
+  options.load.model = model;
+  options.load.load_format = "dummy";
+  options.max_model_len = prompt_len + output_len;
+  auto engine = Engine::create(options, nullptr);
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  int done = 0;
+  int64_t ttft_sum_ns = 0;
+  const int64_t t0 = now_ns();
+  for (int i = 0; i < num_seqs; ++i) {
+    GenerationRequest r;
+    r.prompt_tokens.assign(static_cast<size_t>(prompt_len), 100 + i);
+    r.params.temperature = 0.0f;
+    r.params.max_tokens = output_len;
+    r.params.ignore_eos = true;
+    r.arrival_ns = now_ns();
+    r.on_output = [&, arrival_ns = r.arrival_ns](const RequestOutput& out) {
+      if (!out.finished) return;
+      std::lock_guard lock(mutex);
+      ttft_sum_ns += out.first_token_ns - arrival_ns;
+      ++done;
+      done_cv.notify_all();
+    };
+    engine->submit(std::move(r));
+  }
+  std::unique_lock lock(mutex);
+  done_cv.wait(lock, [&] { return done == num_seqs; });
+  const double seconds = ns_to_s(now_ns() - t0);
+  const auto stats = engine->stats();
+  fmt::print("{:>6} {:>7} {:>7} {:>8} {:>12.1f} {:>12.1f}\n", num_seqs, prompt_len, output_len, stats.steps_total,
+             static_cast<double>(stats.generation_tokens_total) / seconds,
+             ns_to_ms(ttft_sum_ns) / static_cast<double>(num_seqs));
+}
+
 }  // namespace
 
-int main() {
+// Usage: bench_engine_loop            the sampler and the loop around a model that does no work
+//        bench_engine_loop opt-125m   the engine with that model's dummy weights
+int main(int argc, char** argv) {
+  if (argc > 1) {
+    fmt::print("{:>6} {:>7} {:>7} {:>8} {:>12} {:>12}\n", "seqs", "prompt", "output", "steps", "out tok/s",
+               "mean TTFT ms");
+    for (int seqs : {1, 8, 32}) bench_model(argv[1], seqs, 128, 64);
+    return 0;
+  }
   bench_sampler();
   fmt::print("\n{:>6} {:>6} {:>8} {:>14} {:>14}\n", "seqs", "temp", "steps", "tokens/s", "us/step");
   for (int seqs : {1, 16, 64, 256}) bench_loop(seqs, 0.0f);

@@ -60,7 +60,7 @@ struct EngineOptions {
   int max_num_batched_tokens = 2048;
   int max_model_len = 0;  // 0 = model's max_position
   int block_size = 16;
-  size_t kv_cache_memory_bytes = 0;  // 0 = a default sized for max_num_seqs * max_model_len, capped
+  size_t kv_cache_memory_bytes = 0;  // 0 = min(max_num_seqs, 64) max_model_len sequences, capped at 1 GiB
   int max_waiting = 4096;            // submit() beyond this is refused (server answers 503)
   bool enable_chunked_prefill = true;
   int num_kv_blocks = 0;  // > 0 overrides kv_cache_memory_bytes (tests, capacity experiments)
