@@ -3,12 +3,14 @@
 #include <CLI/CLI.hpp>
 
 #include "app/command.h"
+#include "app/serve_command.h"
 #include "core/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"llmbench: benchmark LLM inference engines, for one user and for many"};
   app.set_version_flag("--version", std::string(llmbench::kVersion) + " (" + llmbench::kGitRevision + ")");
   app.require_subcommand(0, 1);
+  llmbench::app::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -401,6 +401,7 @@ ParseResult parse_completion_request(std::string_view body, const ApiContext& ct
   if (auto e = read_bool(j, "echo", echo)) return *e;
   if (auto e = reject_if(echo, "echo=true", "echo")) return *e;
   if (auto e = read_bool(j, "add_special_tokens", add_special_tokens)) return *e;
+  if (auto e = read_bool(j, "return_token_ids", job.return_token_ids)) return *e;
   if (auto e = reject_if(present(j, "logprobs"), "logprobs", "logprobs")) return *e;
   if (auto e = reject_if(present(j, "prompt_logprobs"), "prompt_logprobs", "prompt_logprobs")) return *e;
   if (auto e = reject_if(present(j, "suffix"), "suffix", "suffix")) return *e;
