@@ -278,6 +278,9 @@ std::optional<ApiError> read_max_tokens(const json& body, const char* key, std::
 
 // Fills max_tokens (defaulting to what the context leaves) and checks the context length.
 std::optional<ApiError> finish_lengths(GenerationJob& job, const ApiContext& ctx, std::optional<int64_t> max_tokens) {
+  for (const auto& prompt : job.prompts) {  // text prompts too: the tokenizer may know more ids than the model
+    if (auto e = check_token_ids(prompt, ctx)) return e;
+  }
   if (max_tokens) {
     job.params.max_tokens = static_cast<int>(*max_tokens);
   } else {

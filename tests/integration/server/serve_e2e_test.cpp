@@ -67,8 +67,9 @@ class ServeE2eTest : public ::testing::Test {
 TEST_F(ServeE2eTest, GreedyCompletionsMatchHuggingFace) {
   int new_tokens = expected_["greedy_new_tokens"];
   for (size_t i = 0; i < expected_["prompts"].size(); ++i) {
-    json body = {{"model", "gpt2_tiny"},     {"prompt", expected_["prompts"][i]}, {"max_tokens", new_tokens},
-                 {"temperature", 0},         {"ignore_eos", true},               {"return_token_ids", true}};
+    json body = {{"model", "gpt2_tiny"},     {"prompt", expected_["prompts"][i]},
+                 {"max_tokens", new_tokens}, {"temperature", 0},
+                 {"ignore_eos", true},       {"return_token_ids", true}};
     auto r = http_call(port_, "POST", "/v1/completions", body.dump());
     ASSERT_EQ(r.status, 200) << r.body;
     auto j = json::parse(r.body);

@@ -90,6 +90,10 @@ TEST_F(ApiTest, CompletionErrors) {
   EXPECT_EQ(err(parse_completion_request(R"({"prompt":[-1]})", ctx_)).param, "prompt");
   EXPECT_EQ(err(parse_completion_request(R"({"prompt":[257]})", ctx_)).message, "Token id 257 is out of vocabulary");
   EXPECT_EQ(err(parse_completion_request(R"({"prompt":[1.5]})", ctx_)).param, "prompt");
+  ctx_.vocab_size = 100;  // a model smaller than its tokenizer: text that encodes past it is refused
+  EXPECT_EQ(err(parse_completion_request(R"({"prompt":"z"})", ctx_)).message, "Token id 122 is out of vocabulary");
+  EXPECT_EQ(err(parse_chat_request(R"({"messages":[{"role":"user","content":"a"}]})", ctx_)).status, 400);
+  ctx_.vocab_size = 257;
   EXPECT_EQ(err(parse_completion_request(R"({"prompt":"a","model":"x"})", ctx_)).status, 404);
   EXPECT_EQ(
       err(parse_completion_request(R"({"prompt":"a","max_tokens":64})", ctx_)).message,
