@@ -1,7 +1,7 @@
 // llmbench: which inference engine serves my model best, for one user and for many?
 #include <fmt/core.h>
-#include <CLI/CLI.hpp>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error exits 2, as the bench commands' own checks do.
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const llmbench::app::CliExit& e) {
     return e.code;
   } catch (const std::exception& e) {

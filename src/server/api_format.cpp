@@ -292,6 +292,14 @@ std::string format_completion_response(const ResponseIds& ids, const std::vector
     append_nullable(out, choices[i].finish_reason);
     out += ",\"stop_reason\":";
     append_stop_reason(out, choices[i].stop_reason);
+    if (choices[i].token_ids != nullptr) {
+      out += ",\"token_ids\":[";
+      for (size_t k = 0; k < choices[i].token_ids->size(); ++k) {
+        if (k > 0) out += ',';
+        append_int(out, (*choices[i].token_ids)[k]);
+      }
+      out += ']';
+    }
     out += ",\"prompt_logprobs\":null}";
   }
   out += "],\"usage\":";

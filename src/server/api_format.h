@@ -67,6 +67,7 @@ struct ChoiceResult {
   std::string text;
   const char* finish_reason = nullptr;
   StopReason stop_reason;
+  const std::vector<int32_t>* token_ids = nullptr;  // written as "token_ids" when set (return_token_ids)
 };
 std::string format_completion_response(const ResponseIds& ids, const std::vector<ChoiceResult>& choices,
                                        const Usage& usage);

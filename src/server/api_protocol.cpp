@@ -278,6 +278,9 @@ std::optional<ApiError> read_max_tokens(const json& body, const char* key, std::
 
 // Fills max_tokens (defaulting to what the context leaves) and checks the context length.
 std::optional<ApiError> finish_lengths(GenerationJob& job, const ApiContext& ctx, std::optional<int64_t> max_tokens) {
+  for (const auto& prompt : job.prompts) {  // text prompts too: the tokenizer may know more ids than the model
+    if (auto e = check_token_ids(prompt, ctx)) return e;
+  }
   if (max_tokens) {
     job.params.max_tokens = static_cast<int>(*max_tokens);
   } else {
@@ -401,6 +404,7 @@ ParseResult parse_completion_request(std::string_view body, const ApiContext& ct
   if (auto e = read_bool(j, "echo", echo)) return *e;
   if (auto e = reject_if(echo, "echo=true", "echo")) return *e;
   if (auto e = read_bool(j, "add_special_tokens", add_special_tokens)) return *e;
+  if (auto e = read_bool(j, "return_token_ids", job.return_token_ids)) return *e;
   if (auto e = reject_if(present(j, "logprobs"), "logprobs", "logprobs")) return *e;
   if (auto e = reject_if(present(j, "prompt_logprobs"), "prompt_logprobs", "prompt_logprobs")) return *e;
   if (auto e = reject_if(present(j, "suffix"), "suffix", "suffix")) return *e;

@@ -44,6 +44,7 @@ struct GenerationJob {
   bool include_usage = false;     // stream_options.include_usage
   bool continuous_usage = false;  // stream_options.continuous_usage_stats
   bool tgi_details = false;       // TGI parameters.details
+  bool return_token_ids = false;  // vLLM's return_token_ids: choices also carry "token_ids"
 };
 
 using ParseResult = std::variant<GenerationJob, ApiError>;

@@ -59,10 +59,12 @@ struct GenerationState {
     pending.push_back(Update{index, output, now});
     if (post_wake) post_wake();
   }
-  void close() {
+  // Stops the outputs; returns the engine ids submitted so far.
+  std::vector<uint64_t> close() {
     std::lock_guard lock(mutex);
     closed = true;
     post_wake = nullptr;
+    return request_ids;
   }
 };
 
@@ -79,6 +81,8 @@ struct Choice {
   int tgi_index = 0;
   int32_t last_token_id = 0;
   std::vector<TgiToken> tgi_tokens;
+  std::string error;               // the engine's reason when it aborted the request
+  std::vector<int32_t> token_ids;  // kept only for return_token_ids
 };
 
 struct SimpleResponse {
@@ -513,7 +517,24 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       int index = static_cast<int>(i);
       greq.on_output = [state, index](const engine::RequestOutput& out) { state->push(index, out); };
       choices[i].prompt_tokens = static_cast<int>(job.prompts[i].size());
-      auto id = engine->submit(std::move(greq));
+      std::optional<uint64_t> id;
+      std::string rejected;
+      try {
+        id = engine->submit(std::move(greq));
+      } catch (const std::exception& e) {  // a request the engine can never run (validated above, so rare)
+        rejected = e.what();
+      }
+      if (!rejected.empty()) {
+        for (size_t k = 0; k < i; ++k) {
+          engine->abort(choices[k].request_id);
+          choices[k].finished = true;
+        }
+        choices[i].finished = true;
+        status_out = 400;
+        SimpleResponse resp = error_response(ApiError{400, rejected, "BadRequestError", ""}, tgi);
+        bool ok = co_await write_simple(stream, req, resp, keep_alive);
+        co_return ok;
+      }
       if (!id) {
         for (size_t k = 0; k < i; ++k) {
           engine->abort(choices[k].request_id);
@@ -609,12 +630,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           c.last_token_ns = u.received_ns;
           c.completion_tokens += new_tokens;
           c.last_token_id = o.new_token_ids.back();
+          if (job.return_token_ids)
+            c.token_ids.insert(c.token_ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
         }
         c.text += o.text_delta;
         if (o.finished) {
           c.finished = true;
           c.finish = o.finish_reason;
           c.stop_reason = o.stop_reason;
+          c.error = o.error;
           --unfinished;
           metrics.count_finished(o.finish_reason);
           metrics.observe_e2e(ns_to_s(u.received_ns - arrival_ns));
@@ -698,8 +722,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_await stop_watcher();
     if (aborted) {
       status_out = 503;
-      SimpleResponse resp =
-          error_response(ApiError{503, "The request was aborted by the engine", "ServiceUnavailableError", ""}, tgi);
+      std::string why = "The request was aborted by the engine";
+      for (const auto& c : choices) {
+        if (!c.error.empty()) why += ": " + c.error;
+      }
+      SimpleResponse resp = error_response(ApiError{503, why, "ServiceUnavailableError", ""}, tgi);
       bool ok = co_await write_simple(stream, req, resp, keep_alive);
       co_return ok;
     }
@@ -712,8 +739,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       std::vector<ChoiceResult> results;
       results.reserve(choices.size());
       for (auto& c : choices) {
-        results.push_back(
-            ChoiceResult{std::move(c.text), finish_reason_name(c.finish), to_stop_reason(c.stop_reason, job.params)});
+        results.push_back(ChoiceResult{std::move(c.text), finish_reason_name(c.finish),
+                                       to_stop_reason(c.stop_reason, job.params),
+                                       job.return_token_ids ? &c.token_ids : nullptr});
       }
       body = is_chat ? format_chat_response(ids, results, total) : format_completion_response(ids, results, total);
     }
@@ -773,8 +801,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       // No more wake-ups into the io_context; free every in-flight request's KV blocks.
       std::lock_guard states_lock(states_mutex);
       for (GenerationState* s : states) {
-        s->close();
-        for (uint64_t id : s->request_ids) engine->abort(id);
+        for (uint64_t id : s->close()) engine->abort(id);
       }
     }
     ioc.stop();

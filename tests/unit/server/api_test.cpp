@@ -70,6 +70,7 @@ TEST_F(ApiTest, SamplingFields) {
   EXPECT_TRUE(job.stream && job.include_usage && !job.continuous_usage);
   EXPECT_EQ(ok(parse_completion_request(R"({"prompt":"a","top_k":0})", ctx_)).params.top_k, -1);
   EXPECT_EQ(ok(parse_completion_request(R"({"prompt":"a","max_tokens":4.0})", ctx_)).params.max_tokens, 4);
+  EXPECT_TRUE(ok(parse_completion_request(R"({"prompt":"a","return_token_ids":true})", ctx_)).return_token_ids);
   EXPECT_EQ(ok(parse_completion_request(R"({"prompt":"a","n":1,"best_of":1,"logprobs":null})", ctx_)).params.max_tokens,
             16);
 }
@@ -89,6 +90,10 @@ TEST_F(ApiTest, CompletionErrors) {
   EXPECT_EQ(err(parse_completion_request(R"({"prompt":[-1]})", ctx_)).param, "prompt");
   EXPECT_EQ(err(parse_completion_request(R"({"prompt":[257]})", ctx_)).message, "Token id 257 is out of vocabulary");
   EXPECT_EQ(err(parse_completion_request(R"({"prompt":[1.5]})", ctx_)).param, "prompt");
+  ctx_.vocab_size = 100;  // a model smaller than its tokenizer: text that encodes past it is refused
+  EXPECT_EQ(err(parse_completion_request(R"({"prompt":"z"})", ctx_)).message, "Token id 122 is out of vocabulary");
+  EXPECT_EQ(err(parse_chat_request(R"({"messages":[{"role":"user","content":"a"}]})", ctx_)).status, 400);
+  ctx_.vocab_size = 257;
   EXPECT_EQ(err(parse_completion_request(R"({"prompt":"a","model":"x"})", ctx_)).status, 404);
   EXPECT_EQ(
       err(parse_completion_request(R"({"prompt":"a","max_tokens":64})", ctx_)).message,
@@ -176,6 +181,11 @@ TEST(ApiFormat, ErrorAndChunks) {
   EXPECT_EQ(format_completion_response(ids, {ChoiceResult{"hi", "length", {}}}, usage),
             R"({"id":"cmpl-1","object":"text_completion","created":7,"model":"m","choices":[{"index":0,"text":"hi",)"
             R"("logprobs":null,"finish_reason":"length","stop_reason":null,"prompt_logprobs":null}],)"
+            R"("usage":{"prompt_tokens":3,"total_tokens":5,"completion_tokens":2,"prompt_tokens_details":null}})");
+  std::vector<int32_t> token_ids{5, 6};
+  EXPECT_EQ(format_completion_response(ids, {ChoiceResult{"", "length", {}, &token_ids}}, usage),
+            R"({"id":"cmpl-1","object":"text_completion","created":7,"model":"m","choices":[{"index":0,"text":"",)"
+            R"("logprobs":null,"finish_reason":"length","stop_reason":null,"token_ids":[5,6],"prompt_logprobs":null}],)"
             R"("usage":{"prompt_tokens":3,"total_tokens":5,"completion_tokens":2,"prompt_tokens_details":null}})");
   EXPECT_EQ(format_chat_response(ids, {ChoiceResult{"hi", "stop", {}}}, usage),
             R"({"id":"cmpl-1","object":"chat.completion","created":7,"model":"m","choices":[{"index":0,"message":)"
