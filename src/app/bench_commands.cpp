@@ -16,6 +16,8 @@
 #include "app/command.h"
 #include "core/clock.h"
 #include "loadgen/load_runner.h"
+#include "telemetry/telemetry_cli.h"
+#include "telemetry/telemetry_collector.h"
 
 namespace llmbench::app {
 namespace {
@@ -108,7 +110,26 @@ void describe_dry_run(const BenchPlan& plan, const std::vector<workload::Request
   fmt::print("  first body: {}\n", body);
 }
 
-int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, BenchScenario scenario) {
+// Moves telemetry time zero from when the collector started to the measured run's start, so that
+// server and GPU series line up with the run's own time series.
+void shift_telemetry_times(nlohmann::json& node, double shift_s) {
+  if (node.is_object()) {
+    for (auto& [key, value] : node.items()) {
+      if (key == "points" && value.is_array()) {
+        for (auto& p : value) {
+          if (p.is_array() && !p.empty() && p[0].is_number()) p[0] = p[0].get<double>() - shift_s;
+        }
+      } else {
+        shift_telemetry_times(value, shift_s);
+      }
+    }
+  } else if (node.is_array()) {
+    for (auto& value : node) shift_telemetry_times(value, shift_s);
+  }
+}
+
+int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, BenchScenario scenario,
+              const telemetry::TelemetryOptions& telemetry_options) {
   if (!cmd.remaining().empty()) {
     fail_usage(name, fmt::format("unknown option or extra argument '{}' (see llmbench {} --help)",
                                  cmd.remaining().front(), name));
@@ -135,6 +156,14 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
   } catch (const std::invalid_argument& e) {
     fail_usage(name, e.what());
   }
+  // Server /metrics and GPU telemetry, on a thread of their own, before, during and after the run.
+  std::unique_ptr<telemetry::TelemetryCollector> collector;
+  int64_t telemetry_start_ns = 0;
+  if (telemetry_options.scrape_server || telemetry_options.sample_gpu) {
+    collector = std::make_unique<telemetry::TelemetryCollector>(plan.base_url.origin(), telemetry_options);
+    telemetry_start_ns = now_ns();
+    collector->start(telemetry_start_ns);
+  }
   loadgen::RunOutcome outcome;
   {
     ProgressOptions po;
@@ -151,6 +180,14 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
     outcome = runner->run();
   }
   const bool interrupted = g_stop_signal.load() != 0;
+  nlohmann::json telemetry_json;
+  if (collector) {
+    collector->stop();
+    const auto telemetry_report = collector->report();
+    for (const auto& line : telemetry::summary_lines(telemetry_report)) fmt::print("{}\n", line);
+    telemetry_json = telemetry_report.to_json();
+    if (outcome.start_ns > 0) shift_telemetry_times(telemetry_json, ns_to_s(outcome.start_ns - telemetry_start_ns));
+  }
 
   loadgen::RunInfo info = plan.info;
   info.start_ns = outcome.start_ns;
@@ -161,7 +198,7 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
   if (info.partial) fmt::print(stderr, "llmbench {}: partial results: {}\n", name, info.partial_reason);
 
   try {
-    const auto files = report_bench_run(plan, outcome.records, info);
+    const auto files = report_bench_run(plan, outcome.records, info, telemetry_json);
     if (!files.result_json.empty()) fmt::print("Result saved to {}\n", files.result_json);
     if (!files.requests_jsonl.empty()) fmt::print("Per-request timelines saved to {}\n", files.requests_jsonl);
   } catch (const std::exception& e) {
@@ -180,10 +217,12 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
 
 void add_bench_command(CLI::App& app, const std::string& name, const std::string& description, BenchScenario scenario) {
   auto flags = std::make_shared<BenchFlags>();
+  auto telemetry_options = std::make_shared<telemetry::TelemetryOptions>();
   CLI::App* cmd = app.add_subcommand(name, description);
   add_bench_flags(*cmd, *flags, scenario);
-  cmd->callback([name, cmd, flags, scenario] {
-    const int code = run_bench(name, *cmd, *flags, scenario);
+  telemetry::add_telemetry_flags(*cmd, *telemetry_options);
+  cmd->callback([name, cmd, flags, scenario, telemetry_options] {
+    const int code = run_bench(name, *cmd, *flags, scenario, *telemetry_options);
     if (code != 0) throw CliExit(code);
   });
 }

@@ -11,7 +11,7 @@
 namespace llmbench::app {
 
 BenchResultFiles report_bench_run(const BenchPlan& plan, const std::vector<loadgen::RequestRecord>& records,
-                                  const loadgen::RunInfo& info) {
+                                  const loadgen::RunInfo& info, const nlohmann::json& telemetry) {
   BenchResultFiles files;
   std::string result_path;
   if (plan.save_result) {
@@ -22,14 +22,18 @@ BenchResultFiles report_bench_run(const BenchPlan& plan, const std::vector<loadg
     const auto single = metrics::summarize_single(records, info);
     report::print_single_summary(stdout, single);
     if (!result_path.empty()) {
-      report::write_json_file(result_path, report::single_result_json(single, info));
+      nlohmann::json document = report::single_result_json(single, info);
+      if (!telemetry.is_null()) document["llmbench"]["telemetry"] = telemetry;
+      report::write_json_file(result_path, document);
       files.result_json = result_path;
     }
   } else {
     const auto summary = metrics::summarize(records, info);
     report::print_summary(stdout, summary, info);
     if (!result_path.empty()) {
-      report::write_result_json(result_path, summary, records, info, plan.save_detailed);
+      nlohmann::json document = report::result_json(summary, records, info, plan.save_detailed);
+      if (!telemetry.is_null()) document["llmbench"]["telemetry"] = telemetry;
+      report::write_json_file(result_path, document);
       files.result_json = result_path;
     }
   }
