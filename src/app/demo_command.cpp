@@ -39,7 +39,7 @@ struct DemoOptions {
   int num_warmups = 2;
   int num_trials = 5;
   std::vector<int> concurrency = {1, 2, 4, 8, 16, 32};
-  int min_prompts_per_level = 8;
+  int min_prompts_per_level = 4;
   int prompts_per_user = 2;
   int server_start_timeout_s = 180;
 };
@@ -178,8 +178,12 @@ int run_demo(const DemoOptions& opt) {
   // The seed README's Results Summary, filled in.
   std::vector<Row> rows;
   nlohmann::json single = read_json(dir / "single.json");
-  rows.push_back({"llmbench serve (single)", number_or_nan(single, "mean_ttft_ms") / 1e3,
-                  number_or_nan(single, "output_throughput"),
+  double single_tokens_per_s = std::numeric_limits<double>::quiet_NaN();
+  if (single.is_object() && single.contains("llmbench") && single["llmbench"].contains("single")) {
+    const auto& s = single["llmbench"]["single"];
+    if (s.contains("tokens_per_s")) single_tokens_per_s = number_or_nan(s["tokens_per_s"], "mean");
+  }
+  rows.push_back({"llmbench serve (single)", number_or_nan(single, "mean_ttft_ms") / 1e3, single_tokens_per_s,
                   fmt::format("{} trials, {} tokens each, one request at a time", opt.num_trials, opt.output_len)});
   std::string extended =
       "| Concurrency | Req/s | Output tok/s | TTFT p50 (ms) | TTFT p99 (ms) | TPOT mean (ms) | ITL p99 (ms) | E2E p99 "
@@ -208,7 +212,8 @@ int run_demo(const DemoOptions& opt) {
   std::string summary = fmt::format(
       "# llmbench results\n\nTarget: {} ({}, load format {}, dtype {}); prompts of {} tokens, {} output tokens "
       "(EOS ignored).\n\n## Results Summary\n\nTTFT is the mean for the single-request benchmark and the median "
-      "under load; Tokens/sec is output tokens per second over the whole run.\n\n{}\n## Concurrency sweep\n\n{}\n"
+      "under load; Tokens/sec is one request's output tokens per second (mean of the trials) for the single-request "
+      "benchmark and the aggregate output tokens per second under load.\n\n{}\n## Concurrency sweep\n\n{}\n"
       "Finished in {:.0f} s. Files: single.json, load_c*.json (results, vllm bench serve field names), *.jsonl "
       "(every request's timeline).\n",
       base_url, opt.model, opt.load_format, opt.dtype, opt.input_len, opt.output_len, table, extended, elapsed_s);
