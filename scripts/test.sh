@@ -12,7 +12,7 @@ ctest_args=()
 if [[ "${1:-}" == "--sanitize" ]]; then
   shift
   build_dir="$root/build-asan"
-  cmake_args+=(-DLLMBENCH_SANITIZE=ON -DLLMBENCH_BUILD_BENCH=OFF)
+  cmake_args+=(-DLLMBENCH_SANITIZE=ON -DLLMBENCH_BUILD_BENCH=OFF -DLLMBENCH_BUILD_INTEGRATION_TESTS=OFF)
   ctest_args+=(-L unit)
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
