@@ -222,7 +222,7 @@ int run_demo(const DemoOptions& opt) {
   try {
     auto runs = report::load_result_files({dir.string()});
     report::write_string_atomically((dir / "report.html").string(),
-                                   report::render_html_report(runs, "llmbench demo: " + opt.model));
+                                    report::render_html_report(runs, "llmbench demo: " + opt.model));
     report_note = fmt::format("Report: {} (open it in a browser; it works offline).\n", (dir / "report.html").string());
   } catch (const std::exception& e) {
     report_note = fmt::format("No HTML report: {}\n", e.what());

@@ -4,8 +4,8 @@
 
 #include "app/command.h"
 #include "app/report_commands.h"
-#include "report/compare_table.h"
 #include "report/atomic_file.h"
+#include "report/compare_table.h"
 #include "report/html_report.h"
 
 namespace llmbench::app {

@@ -1,6 +1,5 @@
 #include "report/html_report.h"
 
-
 #include "core/clock.h"
 #include "core/embedded_file.h"
 #include "core/version.h"

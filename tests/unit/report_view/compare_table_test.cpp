@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "report/compare_table.h"
 #include "report/atomic_file.h"
+#include "report/compare_table.h"
 #include "report/html_report.h"
 #include "report/result_files.h"
 
