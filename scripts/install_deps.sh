@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build ccache git pkg-config
   libboost1.81-dev libssl-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev
-  libopenblas-dev libgtest-dev python3)
+  libopenblas-dev libgtest-dev libpcre2-dev python3)
 if [[ "${LLMBENCH_WITH_CLANG:-0}" == 1 ]]; then
   packages+=(clang clang-format libclang-rt-14-dev)
 fi
