@@ -4,6 +4,7 @@
 
 #include "app/bench_commands.h"
 #include "app/command.h"
+#include "app/sweep_command.h"
 #include "core/version.h"
 
 int main(int argc, char** argv) {
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   llmbench::app::add_single_command(app);
   llmbench::app::add_load_command(app);
+  llmbench::app::add_sweep_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
