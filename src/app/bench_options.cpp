@@ -1,6 +1,7 @@
 #include "app/bench_options.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -82,6 +83,17 @@ std::string python_float(double v) {
   std::string s = fmt::format("{}", v);
   if (s.find_first_of(".e") == std::string::npos) s += ".0";
   return s;
+}
+
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool writable_dir(const std::string& dir) {
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && ::access(dir.c_str(), W_OK) == 0;
 }
 
 std::string host_name() {
@@ -242,6 +254,11 @@ void add_bench_flags(CLI::App& c, BenchFlags& f, BenchScenario scenario) {
     c.add_option("--goodput", f.goodput, "SLOs for goodput: ttft:MS tpot:MS e2el:MS")->expected(1, 3);
   } else {
     c.add_option("--num-trials", f.num_trials, "Sequential measured requests (default 5)");
+  }
+  if (load) {
+    c.add_option("--threads", f.threads,
+                 "Event-loop threads sending requests (users / arrivals spread over them; records merged after)")
+        ->capture_default_str();
   }
   // Timeouts.
   c.add_option("--connect-timeout", f.connect_timeout, "Seconds to connect")->capture_default_str();
@@ -431,6 +448,8 @@ BenchPlan resolve_bench_plan(const BenchFlags& f, BenchScenario scenario, const 
     lo.num_prompts = plan.num_trials;
   }
   syn.num_requests = static_cast<int32_t>(std::clamp<int64_t>(lo.num_prompts > 0 ? lo.num_prompts : 1000, 1, 1000000));
+  lo.num_threads = static_cast<int32_t>(parse_int("--threads", f.threads, 1));
+  if (lo.num_threads > 256) usage("--threads: must be <= 256");
   lo.drain_timeout_s = parse_double("--drain-timeout", f.drain_timeout);
   if (lo.drain_timeout_s < 0) usage("--drain-timeout: must be >= 0");
 
@@ -500,8 +519,17 @@ BenchPlan resolve_bench_plan(const BenchFlags& f, BenchScenario scenario, const 
   // Outputs.
   plan.save_result = f.save_result || !f.result_filename.empty() || !f.result_dir.empty();
   plan.save_detailed = f.save_detailed;
-  if (plan.save_result && !f.result_dir.empty() && access(f.result_dir.c_str(), W_OK) != 0) {
+  if (plan.save_result && !f.result_dir.empty() && !writable_dir(f.result_dir)) {
     usage(fmt::format("--result-dir: '{}' is not a writable directory", f.result_dir));
+  }
+  if (plan.save_result && f.result_dir.empty() && !f.result_filename.empty() &&
+      !writable_dir(parent_dir(f.result_filename))) {
+    usage(fmt::format("--result-filename: directory '{}' does not exist or is not writable",
+                      parent_dir(f.result_filename)));
+  }
+  if (!f.save_requests.empty() && !writable_dir(parent_dir(f.save_requests))) {
+    usage(
+        fmt::format("--save-requests: directory '{}' does not exist or is not writable", parent_dir(f.save_requests)));
   }
   plan.result_dir = f.result_dir;
   plan.result_filename = f.result_filename;  // empty: default_result_filename() once the run has started

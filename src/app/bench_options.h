@@ -35,6 +35,7 @@ struct BenchFlags {
   bool no_stream_usage = false, save_output_text = false;
   std::string result_dir, result_filename, save_requests;
   std::string percentile_metrics = "ttft,tpot,itl", metric_percentiles = "99";
+  std::string threads = "1";
   std::string connect_timeout = "10", read_timeout = "60", request_timeout = "600", drain_timeout = "10";
   // Datasets and repetitions (docs/workloads.md).
   std::string dataset_name, dataset_path, random_range_ratio, random_prefix_len, prompt_type, sharegpt_output_len;

@@ -14,7 +14,6 @@ BenchProgress::BenchProgress(const loadgen::LiveCounters& counters, ProgressOpti
                              std::function<bool()> poll_stop, std::function<void()> on_stop)
     : counters_(counters), options_(options), poll_stop_(std::move(poll_stop)), on_stop_(std::move(on_stop)) {
   tty_ = isatty(fileno(options_.out)) != 0;
-  last_ns_ = now_ns();
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -59,18 +58,13 @@ void BenchProgress::draw(bool final_line) {
   const int64_t tokens = counters_.output_tokens.load(std::memory_order_relaxed);
   const int64_t in_flight = counters_.in_flight.load(std::memory_order_relaxed);
   const int64_t start = counters_.measure_start_ns.load(std::memory_order_relaxed);
-  const double dt = static_cast<double>(t - last_ns_) / 1e9;
-  if (dt > 0) {
-    // Smoothed live rates over the last intervals.
-    const double rps = static_cast<double>(completed - last_completed_) / dt;
-    const double tps = static_cast<double>(tokens - last_tokens_) / dt;
-    const double a = drew_ ? 0.5 : 1.0;
-    rate_rps_ = a * rps + (1 - a) * rate_rps_;
-    rate_tps_ = a * tps + (1 - a) * rate_tps_;
-  }
-  last_ns_ = t;
-  last_completed_ = completed;
-  last_tokens_ = tokens;
+  // Live rates over a sliding window of about two seconds.
+  samples_.push_back({t, completed, tokens});
+  while (samples_.size() > 2 && samples_[1].t_ns <= t - 2'000'000'000) samples_.pop_front();
+  const Sample& first = samples_.front();
+  const double window_s = static_cast<double>(t - first.t_ns) / 1e9;
+  const double rate_rps = window_s > 0 ? static_cast<double>(completed - first.completed) / window_s : 0;
+  const double rate_tps = window_s > 0 ? static_cast<double>(tokens - first.tokens) / window_s : 0;
   const double elapsed_s = start ? static_cast<double>(t - start) / 1e9 : 0;
 
   std::string progress;
@@ -87,8 +81,8 @@ void BenchProgress::draw(bool final_line) {
   }
   const std::string line = fmt::format(
       "{}  {:.1f} req/s  {:.0f} tok/s  in-flight {}  errors {}  {:.1f} s", progress,
-      final_line && elapsed_s > 0 ? static_cast<double>(completed) / elapsed_s : rate_rps_,
-      final_line && elapsed_s > 0 ? static_cast<double>(tokens) / elapsed_s : rate_tps_, in_flight, failed, elapsed_s);
+      final_line && elapsed_s > 0 ? static_cast<double>(completed) / elapsed_s : rate_rps,
+      final_line && elapsed_s > 0 ? static_cast<double>(tokens) / elapsed_s : rate_tps, in_flight, failed, elapsed_s);
   if (tty_) {
     fmt::print(options_.out, "\r\033[2K{}{}", line, final_line ? "\n" : "");
   } else {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -40,11 +41,10 @@ class BenchProgress {
   std::function<void()> on_stop_;
   bool tty_ = false;
   bool drew_ = false;
-  int64_t last_completed_ = 0;
-  int64_t last_tokens_ = 0;
-  int64_t last_ns_ = 0;
-  double rate_rps_ = 0;
-  double rate_tps_ = 0;
+  struct Sample {
+    int64_t t_ns, completed, tokens;
+  };
+  std::deque<Sample> samples_;  // the last ~2 s, for live rates
   std::mutex mutex_;
   std::condition_variable cv_;
   bool done_ = false;

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include "core/clock.h"
 #include "loadgen/stream_decoder.h"
@@ -43,14 +45,27 @@ const char* failure_kind_name(net::FailureKind kind) {
   return "other";
 }
 
-namespace {
+namespace detail {
 constexpr size_t kMaxErrorBody = 1024;
 enum class Phase { kIdle, kWarmup, kMeasure, kDone };
-}  // namespace
+struct Shard;
+}  // namespace detail
+
+// What every shard shares: the options, the pre-built requests, live counters and the next
+// measured request index (closed loop).
+struct SharedRun {
+  LoadOptions options;
+  std::vector<workload::RequestSpec> specs;
+  std::vector<net::HttpRequest> requests;  // built before the clock starts
+  LiveCounters counters;
+  std::atomic<int64_t> next_index{0};
+};
+
+namespace detail {
 
 // One request in flight: the response handler. Reused across requests (pooled).
 struct Slot final : net::ResponseHandler {
-  LoadRunner::Impl* runner = nullptr;
+  Shard* runner = nullptr;
   size_t record = 0;
   int32_t worker = -1;
   bool event_stream = true;
@@ -67,15 +82,17 @@ struct Slot final : net::ResponseHandler {
   void on_complete(const net::Outcome& outcome, int64_t end_ns) override;
 };
 
-struct LoadRunner::Impl {
-  net::Url base_url;
-  LoadOptions options;
-  std::vector<workload::RequestSpec> specs;
-  std::vector<net::HttpRequest> requests;  // built before the clock starts
+// One event loop, its thread's connections and records: closed-loop users w with w % count == id,
+// open-loop arrivals i with i % count == id, and a share of --max-concurrency.
+struct Shard {
+  SharedRun& shared;
+  const LoadOptions& options;
+  const int id;
+  const int count;
+  const int32_t cap;  // this shard's share of max_concurrency (0 = none)
   net::EventLoop loop;
   std::unique_ptr<net::HttpClient> client;
   std::shared_ptr<void> guard;
-  LiveCounters counters;
 
   std::deque<RequestRecord> records;
   std::shared_ptr<net::EventDecoder> event_decoder;  // one JSON decoder for all streams of the loop
@@ -86,7 +103,6 @@ struct LoadRunner::Impl {
   bool stopping = false;
   bool drain_timer_set = false;
   int64_t warmups_issued = 0;
-  int64_t next_index = 0;  // next measured request index
   int64_t in_flight = 0;
   int64_t measured_in_flight = 0;
   std::optional<ArrivalSchedule> schedule;
@@ -95,13 +111,22 @@ struct LoadRunner::Impl {
   int64_t deadline_ns = 0;
   RunOutcome outcome;
 
-  Impl(net::Url url, std::vector<workload::RequestSpec> s, LoadOptions o)
-      : base_url(std::move(url)), options(std::move(o)), specs(std::move(s)) {}
-  ~Impl() { client.reset(); }  // before the slots it may still call back
+  Shard(SharedRun& s, const net::Url& url, int shard_id, int shard_count, int32_t shard_cap)
+      : shared(s), options(s.options), id(shard_id), count(shard_count), cap(shard_cap) {
+    client = std::make_unique<net::HttpClient>(loop, url, options.client);
+    event_decoder = std::make_shared<net::EventDecoder>(workload::to_dialect(options.backend));
+  }
+  ~Shard() { client.reset(); }  // before the slots it may still call back
 
-  void start();
-  void begin_measure();
+  LiveCounters& counters() { return shared.counters; }
+  void run_warmups();
+  void run_measure(int64_t start_ns);
+  void post_stop(std::string reason) {
+    loop.post([this, reason = std::move(reason)]() mutable { stop(std::move(reason), true); });
+  }
+
   void issue_warmup(int32_t worker);
+  void begin_measure(int64_t start_ns);
   void issue_closed(int32_t worker);
   void schedule_next_arrival();
   void on_arrival(int64_t index, int64_t scheduled_ns);
@@ -109,7 +134,10 @@ struct LoadRunner::Impl {
   void on_done(Slot* slot, const net::Outcome& outcome, int64_t end_ns);
   void stop(std::string reason, bool partial);
   void maybe_finish();
-  bool more_measured() const { return !stopping && (options.num_prompts == 0 || next_index < options.num_prompts); }
+  bool more_measured() const {
+    return !stopping &&
+           (options.num_prompts == 0 || shared.next_index.load(std::memory_order_relaxed) < options.num_prompts);
+  }
 };
 
 void Slot::on_sent(int64_t sent_ns) {
@@ -146,7 +174,7 @@ void Slot::on_body(std::string_view data, int64_t arrived_ns) {
   if (!rec.warmup) {
     int64_t tokens = 0;
     for (size_t i = before; i < rec.events.size(); ++i) tokens += rec.events[i].tokens;
-    if (tokens) runner->counters.output_tokens.fetch_add(tokens, std::memory_order_relaxed);
+    if (tokens) runner->counters().output_tokens.fetch_add(tokens, std::memory_order_relaxed);
   }
 }
 
@@ -154,29 +182,35 @@ void Slot::on_complete(const net::Outcome& outcome, int64_t end_ns) {
   runner->on_done(this, outcome, end_ns);
 }
 
-void LoadRunner::Impl::start() {
+void Shard::run_warmups() {
+  phase = Phase::kWarmup;
   guard = loop.keep_alive();
-  if (options.num_warmups > 0) {
-    phase = Phase::kWarmup;
+  loop.post([this] {
     const int32_t users = std::max(1, std::min(options.warmup_concurrency, options.num_warmups));
     for (int32_t w = 0; w < users; ++w) issue_warmup(w);
-  } else {
-    begin_measure();
-  }
+    maybe_finish();
+  });
+  loop.run();
 }
 
-void LoadRunner::Impl::issue_warmup(int32_t worker) {
+void Shard::run_measure(int64_t start_ns) {
+  phase = Phase::kMeasure;
+  guard = loop.keep_alive();
+  loop.post_at(start_ns, [this, start_ns] { begin_measure(start_ns); });  // every thread starts at t = 0
+  loop.run();
+}
+
+void Shard::issue_warmup(int32_t worker) {
   if (stopping || warmups_issued >= options.num_warmups) return;
   const int64_t i = warmups_issued++;
   send(i, worker, now_ns(), /*warmup=*/true);
 }
 
-void LoadRunner::Impl::begin_measure() {
-  phase = Phase::kMeasure;
+void Shard::begin_measure(int64_t start_ns) {
   if (stopping) return maybe_finish();
-  outcome.start_ns = now_ns();
-  outcome.wall_start_ns = wall_now_ns();
-  counters.measure_start_ns.store(outcome.start_ns, std::memory_order_relaxed);
+  outcome.start_ns = start_ns;
+  outcome.wall_start_ns = wall_now_ns() - (now_ns() - start_ns);
+  counters().measure_start_ns.store(outcome.start_ns, std::memory_order_relaxed);
   if (options.duration_s > 0) {
     deadline_ns = outcome.start_ns + s_to_ns(options.duration_s);
     loop.post_at(deadline_ns, [this] {
@@ -184,7 +218,7 @@ void LoadRunner::Impl::begin_measure() {
     });
   }
   if (options.mode == LoadMode::kClosedLoop) {
-    for (int32_t w = 0; w < options.concurrency && more_measured(); ++w) issue_closed(w);
+    for (int32_t w = id; w < options.concurrency && more_measured(); w += count) issue_closed(w);
   } else {
     schedule.emplace(options.arrival);
     schedule_next_arrival();
@@ -192,31 +226,37 @@ void LoadRunner::Impl::begin_measure() {
   maybe_finish();
 }
 
-void LoadRunner::Impl::issue_closed(int32_t worker) {
-  if (!more_measured()) return;
-  const int64_t i = next_index++;
+void Shard::issue_closed(int32_t worker) {
+  if (stopping) return;
+  const int64_t i = shared.next_index.fetch_add(1, std::memory_order_relaxed);
+  if (options.num_prompts > 0 && i >= options.num_prompts) return;
   send(i, worker, now_ns(), /*warmup=*/false);
 }
 
-void LoadRunner::Impl::schedule_next_arrival() {
-  if (stopping || (options.num_prompts > 0 && schedule->index() >= options.num_prompts)) {
-    arrivals_done = true;
-    return;
+void Shard::schedule_next_arrival() {
+  // Every shard walks the whole schedule (same seed) and sends its own share of it.
+  for (;;) {
+    if (stopping || (options.num_prompts > 0 && schedule->index() >= options.num_prompts)) {
+      arrivals_done = true;
+      return;
+    }
+    const int64_t index = schedule->index();
+    const int64_t at = outcome.start_ns + schedule->next_offset_ns();
+    if (deadline_ns > 0 && at >= deadline_ns) {
+      arrivals_done = true;
+      return;
+    }
+    if (index % count == id) {
+      loop.post_at(at, [this, index, at] { on_arrival(index, at); });
+      return;
+    }
   }
-  const int64_t index = schedule->index();
-  const int64_t at = outcome.start_ns + schedule->next_offset_ns();
-  if (deadline_ns > 0 && at >= deadline_ns) {
-    arrivals_done = true;
-    return;
-  }
-  loop.post_at(at, [this, index, at] { on_arrival(index, at); });
 }
 
-void LoadRunner::Impl::on_arrival(int64_t index, int64_t scheduled_ns) {
+void Shard::on_arrival(int64_t index, int64_t scheduled_ns) {
   if (stopping) return;
-  next_index = index + 1;
   schedule_next_arrival();  // absolute time of the next one, before this send's work
-  if (options.max_concurrency > 0 && measured_in_flight >= options.max_concurrency) {
+  if (cap > 0 && measured_in_flight >= cap) {
     waiting.emplace_back(index, scheduled_ns);
   } else {
     send(index, -1, scheduled_ns, /*warmup=*/false);
@@ -224,9 +264,9 @@ void LoadRunner::Impl::on_arrival(int64_t index, int64_t scheduled_ns) {
   maybe_finish();
 }
 
-void LoadRunner::Impl::send(int64_t index, int32_t worker, int64_t scheduled_ns, bool warmup) {
-  const auto& spec = specs[static_cast<size_t>(index) % specs.size()];
-  const auto& request = requests[static_cast<size_t>(index) % requests.size()];
+void Shard::send(int64_t index, int32_t worker, int64_t scheduled_ns, bool warmup) {
+  const auto& spec = shared.specs[static_cast<size_t>(index) % shared.specs.size()];
+  const auto& request = shared.requests[static_cast<size_t>(index) % shared.requests.size()];
   records.emplace_back();
   auto& rec = records.back();
   rec.index = static_cast<uint64_t>(index);
@@ -258,14 +298,14 @@ void LoadRunner::Impl::send(int64_t index, int32_t worker, int64_t scheduled_ns,
   if (!warmup) {
     ++measured_in_flight;
     outcome.peak_in_flight = std::max(outcome.peak_in_flight, measured_in_flight);
-    counters.sent.fetch_add(1, std::memory_order_relaxed);
-    counters.in_flight.store(measured_in_flight, std::memory_order_relaxed);
+    counters().sent.fetch_add(1, std::memory_order_relaxed);
+    counters().in_flight.fetch_add(1, std::memory_order_relaxed);
   }
   rec.sent_ns = now_ns();
   client->send(request, slot);
 }
 
-void LoadRunner::Impl::on_done(Slot* slot, const net::Outcome& result, int64_t end_ns) {
+void Shard::on_done(Slot* slot, const net::Outcome& result, int64_t end_ns) {
   auto& rec = records[slot->record];
   rec.end_ns = end_ns;
   if (result.http_status) rec.http_status = result.http_status;
@@ -307,19 +347,16 @@ void LoadRunner::Impl::on_done(Slot* slot, const net::Outcome& result, int64_t e
   --in_flight;
   if (!warmup) {
     --measured_in_flight;
-    counters.in_flight.store(measured_in_flight, std::memory_order_relaxed);
-    counters.completed.fetch_add(1, std::memory_order_relaxed);
-    if (rec.status != RequestStatus::kOk) counters.failed.fetch_add(1, std::memory_order_relaxed);
+    counters().in_flight.fetch_sub(1, std::memory_order_relaxed);
+    counters().completed.fetch_add(1, std::memory_order_relaxed);
+    if (rec.status != RequestStatus::kOk) counters().failed.fetch_add(1, std::memory_order_relaxed);
   }
 
   // What comes next runs from the loop, never inside the client's callback.
   if (phase == Phase::kWarmup) {
     loop.post([this, worker] {
-      if (!stopping && warmups_issued < options.num_warmups) {
-        issue_warmup(worker);
-      } else if (in_flight == 0) {
-        if (phase == Phase::kWarmup) begin_measure();
-      }
+      issue_warmup(worker);
+      maybe_finish();
     });
     return;
   }
@@ -331,8 +368,7 @@ void LoadRunner::Impl::on_done(Slot* slot, const net::Outcome& result, int64_t e
     });
   } else {
     loop.post([this] {
-      while (!stopping && !waiting.empty() &&
-             (options.max_concurrency == 0 || measured_in_flight < options.max_concurrency)) {
+      while (!stopping && !waiting.empty() && (cap == 0 || measured_in_flight < cap)) {
         auto [index, scheduled] = waiting.front();
         waiting.pop_front();
         send(index, -1, scheduled, /*warmup=*/false);
@@ -342,7 +378,7 @@ void LoadRunner::Impl::on_done(Slot* slot, const net::Outcome& result, int64_t e
   }
 }
 
-void LoadRunner::Impl::stop(std::string reason, bool partial) {
+void Shard::stop(std::string reason, bool partial) {
   if (phase == Phase::kDone) return;
   if (!stopping) {
     stopping = true;
@@ -376,67 +412,150 @@ void LoadRunner::Impl::stop(std::string reason, bool partial) {
   maybe_finish();
 }
 
-void LoadRunner::Impl::maybe_finish() {
-  if (phase == Phase::kDone || in_flight > 0) return;
+void Shard::maybe_finish() {
+  if (phase == Phase::kDone || phase == Phase::kIdle || in_flight > 0) return;
   bool finished = stopping;
-  if (phase == Phase::kMeasure && !finished) {
+  if (phase == Phase::kWarmup) {
+    finished = finished || warmups_issued >= options.num_warmups;
+  } else if (!finished) {
     finished = options.mode == LoadMode::kClosedLoop ? !more_measured() : (arrivals_done && waiting.empty());
   }
   if (!finished) return;
-  phase = Phase::kDone;
-  outcome.end_ns = now_ns();
-  if (outcome.start_ns == 0) outcome.start_ns = outcome.end_ns;
+  if (phase == Phase::kMeasure) outcome.end_ns = now_ns();
+  phase = stopping || phase == Phase::kMeasure ? Phase::kDone : Phase::kIdle;
   guard.reset();
   loop.stop();
 }
 
+}  // namespace detail
+
+using detail::Shard;
+
+struct LoadRunner::Impl {
+  net::Url base_url;
+  std::unique_ptr<SharedRun> shared = std::make_unique<SharedRun>();
+  std::mutex mutex;  // guards shards and stop_reason against request_stop from other threads
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::string stop_reason;  // set once a stop was requested
+};
+
+// Peak number of measured requests in flight at once, from the records' send and end times.
+static int64_t peak_in_flight(const std::vector<RequestRecord>& records) {
+  std::vector<std::pair<int64_t, int>> edges;
+  for (const auto& r : records) {
+    if (r.warmup || r.sent_ns == 0) continue;
+    edges.emplace_back(r.sent_ns, +1);
+    edges.emplace_back(r.end_ns ? r.end_ns : r.sent_ns, -1);
+  }
+  std::sort(edges.begin(), edges.end());  // at equal times an end (-1) sorts before a send (+1)
+  int64_t now = 0, peak = 0;
+  for (const auto& e : edges) peak = std::max(peak, now += e.second);
+  return peak;
+}
+
 LoadRunner::LoadRunner(net::Url base_url, std::vector<workload::RequestSpec> specs, LoadOptions options)
-    : impl_(std::make_unique<Impl>(std::move(base_url), std::move(specs), std::move(options))) {
-  auto& o = impl_->options;
-  if (impl_->specs.empty()) throw std::invalid_argument("no requests to send");
+    : impl_(std::make_unique<Impl>()) {
+  impl_->base_url = std::move(base_url);
+  auto& shared = *impl_->shared;
+  shared.options = std::move(options);
+  shared.specs = std::move(specs);
+  auto& o = shared.options;
+  if (shared.specs.empty()) throw std::invalid_argument("no requests to send");
   if (o.mode == LoadMode::kClosedLoop && o.concurrency < 1) throw std::invalid_argument("concurrency must be >= 1");
   if (o.max_concurrency < 0) throw std::invalid_argument("max concurrency must be >= 0");
   if (o.num_prompts < 0) throw std::invalid_argument("number of prompts must be >= 0");
   if (o.num_prompts == 0 && !(o.duration_s > 0)) throw std::invalid_argument("need --num-prompts or --duration");
   if (o.duration_s < 0 || !std::isfinite(o.duration_s)) throw std::invalid_argument("duration must be >= 0");
   if (o.num_warmups < 0) throw std::invalid_argument("number of warm-ups must be >= 0");
+  if (o.num_threads < 1) throw std::invalid_argument("threads must be >= 1");
   if (o.mode == LoadMode::kOpenLoop) {
     if (o.arrival.ramp_up != RampUp::kNone && o.arrival.ramp_up_duration_s <= 0) {
       o.arrival.ramp_up_requests = o.num_prompts;
     }
     validate(o.arrival);
   }
-  impl_->event_decoder = std::make_shared<net::EventDecoder>(workload::to_dialect(o.backend));
-  impl_->requests.reserve(impl_->specs.size());
-  for (const auto& spec : impl_->specs) {
+  shared.requests.reserve(shared.specs.size());
+  for (const auto& spec : shared.specs) {
     net::HttpRequest request;
     request.target = spec.target;
     request.body = spec.body;
-    impl_->requests.push_back(std::move(request));
+    request.headers.emplace_back("Accept", "text/event-stream");
+    shared.requests.push_back(std::move(request));
   }
-  impl_->client = std::make_unique<net::HttpClient>(impl_->loop, impl_->base_url, o.client);
+  // No more threads than users (closed loop) or slots (capped open loop): each needs work.
+  int threads = o.num_threads;
+  if (o.mode == LoadMode::kClosedLoop) threads = std::min(threads, o.concurrency);
+  if (o.mode == LoadMode::kOpenLoop && o.max_concurrency > 0) threads = std::min(threads, o.max_concurrency);
+  for (int k = 0; k < threads; ++k) {
+    const int32_t cap = o.max_concurrency > 0 ? o.max_concurrency / threads + (k < o.max_concurrency % threads) : 0;
+    impl_->shards.push_back(std::make_unique<Shard>(shared, impl_->base_url, k, threads, cap));
+  }
 }
 
 LoadRunner::~LoadRunner() = default;
 
 RunOutcome LoadRunner::run() {
   auto& impl = *impl_;
-  impl.loop.post([&impl] { impl.start(); });
-  impl.loop.run();
-  impl.client->cancel_all();
-  RunOutcome out = std::move(impl.outcome);
-  out.records.reserve(impl.records.size());
-  for (auto& r : impl.records) out.records.push_back(std::move(r));
-  impl.records.clear();
+  const auto& o = impl.shared->options;
+  auto stopped = [&impl] {
+    std::lock_guard lock(impl.mutex);
+    return !impl.stop_reason.empty();
+  };
+  // Warm-ups on the first shard, so its connections are warm for the measured run too.
+  if (o.num_warmups > 0) impl.shards[0]->run_warmups();
+  if (!stopped()) {
+    // One common t = 0; shards on other threads get a moment to start so none begins late.
+    const int64_t start_ns = now_ns() + (impl.shards.size() > 1 ? ms_to_ns(2) : 0);
+    std::vector<std::thread> threads;
+    for (size_t k = 1; k < impl.shards.size(); ++k) {
+      threads.emplace_back([&impl, k, start_ns] { impl.shards[k]->run_measure(start_ns); });
+    }
+    impl.shards[0]->run_measure(start_ns);
+    for (auto& t : threads) t.join();
+  }
+  // Merge the shards' records: warm-ups first, then measured requests by index.
+  RunOutcome out;
+  size_t total = 0;
+  for (auto& shard : impl.shards) total += shard->records.size();
+  out.records.reserve(total);
+  for (auto& shard : impl.shards) {
+    shard->client->cancel_all();
+    for (auto& r : shard->records) out.records.push_back(std::move(r));
+    shard->records.clear();
+    const auto& so = shard->outcome;
+    if (so.start_ns && (out.start_ns == 0 || so.start_ns < out.start_ns)) {
+      out.start_ns = so.start_ns;
+      out.wall_start_ns = so.wall_start_ns;
+    }
+    out.end_ns = std::max(out.end_ns, so.end_ns);
+    out.partial = out.partial || so.partial;
+    if (out.partial_reason.empty()) out.partial_reason = so.partial_reason;
+  }
+  std::stable_sort(out.records.begin(), out.records.end(), [](const RequestRecord& a, const RequestRecord& b) {
+    if (a.warmup != b.warmup) return a.warmup;
+    return a.index < b.index;
+  });
+  if (stopped()) {
+    std::lock_guard lock(impl.mutex);
+    out.partial = true;
+    if (out.partial_reason.empty() || out.partial_reason == "duration limit reached")
+      out.partial_reason = impl.stop_reason;
+  }
+  if (out.start_ns == 0) out.start_ns = out.end_ns = now_ns();
+  if (out.wall_start_ns == 0) out.wall_start_ns = wall_now_ns();
+  out.peak_in_flight = peak_in_flight(out.records);
   return out;
 }
 
 void LoadRunner::request_stop(std::string reason) {
-  impl_->loop.post([impl = impl_.get(), reason = std::move(reason)]() mutable { impl->stop(std::move(reason), true); });
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->stop_reason.empty()) return;
+  impl_->stop_reason = reason.empty() ? "stopped" : reason;
+  for (auto& shard : impl_->shards) shard->post_stop(impl_->stop_reason);
 }
 
 const LiveCounters& LoadRunner::counters() const {
-  return impl_->counters;
+  return impl_->shared->counters;
 }
 
 }  // namespace llmbench::loadgen

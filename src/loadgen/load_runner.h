@@ -3,9 +3,10 @@
 // request when the previous one ends) or open loop (arrivals on an absolute schedule, optionally
 // capped by max_concurrency), after optional warm-up requests, and records every request's timeline.
 //
-// One event loop on the thread that calls run(); all request callbacks run there and only stamp
-// times, append event stamps (reserved from max_tokens) and parse the completed SSE events.
-// Progress readers see only the atomics in LiveCounters.
+// One event loop per thread (the first on the thread that calls run()); a request's callbacks run on
+// its loop's thread and only stamp times, append event stamps (reserved from max_tokens) and parse
+// the completed SSE events. Records stay per thread and are merged after the run. Progress readers
+// see only the atomics in LiveCounters.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -34,6 +35,10 @@ struct LoadOptions {
   workload::ApiBackend backend = workload::ApiBackend::kOpenAiCompletions;
   net::ClientOptions client;
   bool keep_output_text = false;
+  // Event-loop threads. Closed-loop users and open-loop arrivals are spread over them (user w and
+  // arrival i on thread w % n / i % n, --max-concurrency split evenly); each keeps its own
+  // connections and records, merged after the run. Capped at the users / slots available.
+  int32_t num_threads = 1;
 };
 
 // Live numbers for progress displays; written by the loop thread, read from anywhere.

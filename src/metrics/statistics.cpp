@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 namespace llmbench::metrics {
@@ -77,7 +79,75 @@ double regularized_incomplete_beta(double a, double b, double x) {
   return 1.0 - front * beta_continued_fraction(b, a, 1.0 - x) / b;
 }
 
+// Order-preserving map of a double to an unsigned key (negative values reversed, sign flipped).
+uint64_t sort_key(double v) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(bits));
+  return (bits & (uint64_t{1} << 63)) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+}
+
+// LSD radix sort on 16-bit digits of a 64-bit key; digits shared by every element are skipped, so
+// typical latency samples need 2-3 passes. Stable. One scratch array, keys recomputed on the fly
+// (allocation and first touch of memory is what costs most on a VM). For large samples only.
+template <typename T, typename KeyFn>
+void radix_sort(std::vector<T>& v, KeyFn key) {
+  constexpr int kBits = 16;
+  constexpr int kDigits = 64 / kBits;
+  constexpr size_t kBuckets = size_t{1} << kBits;
+  const size_t n = v.size();
+  std::vector<size_t> counts(kBuckets * kDigits, 0);
+  for (const T& x : v) {
+    const uint64_t k = key(x);
+    for (int d = 0; d < kDigits; ++d)
+      ++counts[static_cast<size_t>(d) * kBuckets + ((k >> (d * kBits)) & (kBuckets - 1))];
+  }
+  std::unique_ptr<T[]> scratch(new T[n]);
+  T* src = v.data();
+  T* dst = scratch.get();
+  for (int d = 0; d < kDigits; ++d) {
+    size_t* c = counts.data() + static_cast<size_t>(d) * kBuckets;
+    const int shift = d * kBits;
+    if (c[(key(src[0]) >> shift) & (kBuckets - 1)] == n) continue;  // every element shares this digit
+    size_t total = 0;
+    for (size_t b = 0; b < kBuckets; ++b) {
+      const size_t count = c[b];
+      c[b] = total;
+      total += count;
+    }
+    for (size_t i = 0; i < n; ++i) dst[c[(key(src[i]) >> shift) & (kBuckets - 1)]++] = src[i];
+    std::swap(src, dst);
+  }
+  if (src != v.data()) std::copy(src, src + n, v.data());
+}
+
+constexpr size_t kRadixThreshold = 1 << 16;
+
 }  // namespace
+
+void sort_values(std::vector<double>& values) {
+  if (values.size() < kRadixThreshold) {
+    std::sort(values.begin(), values.end());
+  } else {
+    radix_sort(values, [](double v) { return sort_key(v); });
+  }
+}
+
+void sort_keys(std::vector<uint64_t>& keys) {
+  if (keys.size() < kRadixThreshold) {
+    std::sort(keys.begin(), keys.end());
+  } else {
+    radix_sort(keys, [](uint64_t k) { return k; });
+  }
+}
+
+void sort_values(std::vector<WeightedValue>& values) {
+  if (values.size() < kRadixThreshold) {
+    std::sort(values.begin(), values.end(),
+              [](const WeightedValue& a, const WeightedValue& b) { return a.value < b.value; });
+  } else {
+    radix_sort(values, [](const WeightedValue& v) { return sort_key(v.value); });
+  }
+}
 
 double percentile_sorted(std::span<const double> sorted, double p) {
   clamp_percentile(p);
@@ -133,7 +203,7 @@ Distribution describe(std::vector<double>& values, std::span<const double> perce
     for (double p : ps) d.percentiles.push_back({p, 0.0});
     return d;
   }
-  std::sort(values.begin(), values.end());
+  sort_values(values);
   d.count = static_cast<int64_t>(values.size());
   double sum = 0;
   for (double v : values) sum += v;
@@ -156,8 +226,7 @@ Distribution describe_weighted(std::vector<WeightedValue>& values, std::span<con
     for (double p : ps) d.percentiles.push_back({p, 0.0});
     return d;
   }
-  std::sort(values.begin(), values.end(),
-            [](const WeightedValue& a, const WeightedValue& b) { return a.value < b.value; });
+  sort_values(values);
   int64_t total = 0;
   double sum = 0;
   for (const auto& v : values) {

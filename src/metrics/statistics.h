@@ -20,6 +20,11 @@ struct WeightedValue {
 // weights > 0 (zero weights are skipped). Empty or zero total weight gives 0.
 double weighted_percentile_sorted(std::span<const WeightedValue> sorted, double p);
 
+// Ascending sort; radix sort for large samples (NaN sorts after +inf, -NaN before -inf).
+void sort_values(std::vector<double>& values);
+void sort_values(std::vector<WeightedValue>& values);  // by value
+void sort_keys(std::vector<uint64_t>& keys);
+
 struct PercentileValue {
   double p = 0;  // in [0, 100]
   double value = 0;

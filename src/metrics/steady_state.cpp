@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/clock.h"
+#include "metrics/statistics.h"
 
 namespace llmbench::metrics {
 namespace {
@@ -44,9 +45,20 @@ SteadyWindow closed_loop_window(std::span<const ConcurrencyEvent> sorted, double
 }  // namespace
 
 void sort_concurrency_events(std::vector<ConcurrencyEvent>& events) {
-  std::sort(events.begin(), events.end(), [](const ConcurrencyEvent& a, const ConcurrencyEvent& b) {
-    return a.t_ns != b.t_ns ? a.t_ns < b.t_ns : a.delta < b.delta;
-  });
+  if (events.empty()) return;
+  // Radix-sortable keys: time since the earliest event, shifted left, with the low bit set for
+  // arrivals so that departures sort first at equal times.
+  int64_t min_t = events.front().t_ns;
+  for (const auto& e : events) min_t = std::min(min_t, e.t_ns);
+  std::vector<uint64_t> keys(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    keys[i] = (static_cast<uint64_t>(events[i].t_ns - min_t) << 1) | (events[i].delta > 0 ? 1u : 0u);
+  }
+  sort_keys(keys);
+  for (size_t i = 0; i < events.size(); ++i) {
+    events[i].t_ns = min_t + static_cast<int64_t>(keys[i] >> 1);
+    events[i].delta = (keys[i] & 1u) != 0 ? +1 : -1;
+  }
 }
 
 int64_t peak_concurrency(std::span<const ConcurrencyEvent> sorted) {

@@ -11,7 +11,7 @@
 
 namespace llmbench::metrics {
 
-// +1 when a request is sent, -1 when it ends.
+// +1 when a request is sent, -1 when it ends (no other deltas).
 struct ConcurrencyEvent {
   int64_t t_ns = 0;
   int32_t delta = 0;

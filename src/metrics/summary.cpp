@@ -111,6 +111,31 @@ std::vector<double> bucket_mean_concurrency(std::span<const ConcurrencyEvent> so
   return area;
 }
 
+// A sample of integers kept as counts per value (values in [0, 65536)) plus the rare others.
+class IntegerCounts {
+ public:
+  void add(int64_t v) {
+    if (v >= 0 && v < kDense) {
+      if (static_cast<size_t>(v) >= counts_.size()) counts_.resize(static_cast<size_t>(v) + 1, 0);
+      ++counts_[static_cast<size_t>(v)];
+    } else {
+      other_.push_back({static_cast<double>(v), 1});
+    }
+  }
+  Distribution describe(std::span<const double> ps) {
+    for (size_t k = 0; k < counts_.size(); ++k) {
+      if (counts_[k] > 0) other_.push_back({static_cast<double>(k), counts_[k]});
+    }
+    counts_.clear();
+    return describe_weighted(other_, ps);
+  }
+
+ private:
+  static constexpr int64_t kDense = 1 << 16;
+  std::vector<int64_t> counts_;
+  std::vector<WeightedValue> other_;
+};
+
 std::vector<double> sized(std::vector<double> v, size_t n) {
   v.resize(n, 0.0);
   return v;
@@ -156,14 +181,23 @@ int64_t run_origin_ns(const std::vector<RequestRecord>& records, const loadgen::
 Summary summarize(const std::vector<RequestRecord>& records, const loadgen::RunInfo& info,
                   const SummaryOptions& options) {
   Summary s;
-  s.user_percentiles = info.metric_percentiles.empty() ? std::vector<double>{99.0} : info.metric_percentiles;
+  for (double p : info.metric_percentiles) {
+    if (p >= 0.0 && p <= 100.0) {
+      s.user_percentiles.push_back(p);
+    } else {
+      s.warnings.push_back(fmt::format("percentile {} ignored (outside [0, 100])", p));
+    }
+  }
+  if (s.user_percentiles.empty()) s.user_percentiles = {99.0};
   s.percentiles = merge_percentiles(s.user_percentiles);
   const std::vector<Slo> slos = parse_slos(info.goodput, s.warnings);
-  s.has_goodput = !info.goodput.empty();
+  s.has_goodput = !slos.empty();
 
   LatencySamples all;
   std::vector<WeightedValue> itl_per_token;
-  std::vector<double> ttft_sched, e2el_sched, lag, tokens_per_s, input_tokens, output_tokens, tokens_per_event;
+  std::vector<double> ttft_sched, e2el_sched, lag, tokens_per_s;
+  // Token counts are small integers: count them instead of keeping (and sorting) one sample each.
+  IntegerCounts input_tokens, output_tokens, tokens_per_event;
   std::vector<TimedWeight> token_events, completed_ends, failed_ends, sends;
   std::vector<ConcurrencyEvent> concurrency;            // every sent measured request
   std::vector<ConcurrencyEvent> completed_concurrency;  // completed only (vLLM's peak)
@@ -172,6 +206,16 @@ Summary summarize(const std::vector<RequestRecord>& records, const loadgen::RunI
   int64_t first_completed_sent = std::numeric_limits<int64_t>::max();
   int64_t first_sent = std::numeric_limits<int64_t>::max();
   int64_t last_end = std::numeric_limits<int64_t>::min();
+
+  // Reserve once: a million-request run has tens of millions of events.
+  size_t total_events = 0;
+  for (const auto& r : records) total_events += r.events.size();
+  all.itl.reserve(total_events);
+  itl_per_token.reserve(total_events);
+  token_events.reserve(total_events);
+  for (auto* v : {&ttft_sched, &e2el_sched, &lag, &tokens_per_s, &all.ttft, &all.tpot, &all.e2el}) {
+    v->reserve(records.size());
+  }
 
   for (const auto& r : records) {
     if (r.warmup) {
@@ -216,8 +260,8 @@ Summary summarize(const std::vector<RequestRecord>& records, const loadgen::RunI
     s.total_output_tokens += r.output_tokens;
     const auto source = static_cast<size_t>(r.token_source);
     if (source < s.token_source_counts.size()) ++s.token_source_counts[source];
-    input_tokens.push_back(r.prompt_tokens);
-    output_tokens.push_back(r.output_tokens);
+    input_tokens.add(r.prompt_tokens);
+    output_tokens.add(r.output_tokens);
     all.add(r, m);
     if (m.has_ttft) ttft_sched.push_back(m.ttft_scheduled_ms);
     e2el_sched.push_back(m.e2el_scheduled_ms);
@@ -236,7 +280,7 @@ Summary summarize(const std::vector<RequestRecord>& records, const loadgen::RunI
     for (const auto& e : r.events) {
       if (e.tokens <= 0) continue;
       token_events.push_back({e.arrived_ns, static_cast<double>(e.tokens)});
-      tokens_per_event.push_back(e.tokens);
+      tokens_per_event.add(e.tokens);
     }
     if (m.token_events == 0 && r.output_tokens > 0 && r.end_ns != 0) {
       // Non-streaming response: all tokens arrive with the end of the response.
@@ -348,9 +392,9 @@ Summary summarize(const std::vector<RequestRecord>& records, const loadgen::RunI
   s.e2el_scheduled_ms = describe(e2el_sched, ps);
   s.scheduling_lag_ms = describe(lag, ps);
   s.tokens_per_s = describe(tokens_per_s, ps);
-  s.input_tokens = describe(input_tokens, ps);
-  s.output_tokens = describe(output_tokens, ps);
-  s.tokens_per_event = describe(tokens_per_event, ps);
+  s.input_tokens = input_tokens.describe(ps);
+  s.output_tokens = output_tokens.describe(ps);
+  s.tokens_per_event = tokens_per_event.describe(ps);
   if (options.cdf_points > 0) {
     s.cdfs.ttft_ms = cdf_points_sorted(all.ttft, options.cdf_points);
     s.cdfs.tpot_ms = cdf_points_sorted(all.tpot, options.cdf_points);
@@ -387,6 +431,10 @@ SingleSummary summarize_single(const std::vector<RequestRecord>& records, const 
   out.latency_s = sample_stats(latency, ci_level);
   out.tokens = sample_stats(tokens, ci_level);
   out.tokens_per_s = sample_stats(rate, ci_level);
+  out.ttft_values_s = std::move(ttft);
+  out.latency_values_s = std::move(latency);
+  out.token_values = std::move(tokens);
+  out.tokens_per_s_values = std::move(rate);
   return out;
 }
 

@@ -135,6 +135,8 @@ struct SingleSummary {
   SampleStats latency_s;     // total latency (e2el), seconds
   SampleStats tokens;        // tokens generated
   SampleStats tokens_per_s;  // tokens generated / total latency
+  // The trials' values, in record order (for --num-runs aggregation and plots).
+  std::vector<double> ttft_values_s, latency_values_s, token_values, tokens_per_s_values;
 };
 SingleSummary summarize_single(const std::vector<loadgen::RequestRecord>& records, const loadgen::RunInfo& info,
                                double ci_level = 0.95);

@@ -31,7 +31,7 @@ namespace llmbench::net {
 
 enum class ApiDialect : uint8_t { kOpenAICompletions, kOpenAIChat, kTgi };
 
-const char* to_string(ApiDialect dialect);  // "openai", "openai-chat", "tgi"
+const char* to_string(ApiDialect dialect);                       // "openai", "openai-chat", "tgi"
 std::optional<ApiDialect> parse_dialect(std::string_view name);  // accepts the names above
 // Default request path: /v1/completions, /v1/chat/completions, /generate_stream or /generate.
 const char* default_path(ApiDialect dialect, bool stream);
@@ -42,13 +42,13 @@ struct ChatMessage {
 };
 
 struct GenerationRequest {
-  std::string model;                     // "model" (OpenAI dialects; omitted when empty)
-  std::string prompt;                    // text prompt (completions, TGI inputs, or one user message)
+  std::string model;                      // "model" (OpenAI dialects; omitted when empty)
+  std::string prompt;                     // text prompt (completions, TGI inputs, or one user message)
   std::vector<int32_t> prompt_token_ids;  // completions only: sent as "prompt": [ids] when not empty
-  std::vector<ChatMessage> messages;     // chat; empty means {"role":"user","content":prompt}
-  int32_t max_tokens = 0;                // 0: not sent (TGI: max_new_tokens)
-  std::optional<int32_t> min_tokens;     // vLLM/SGLang extension
-  bool ignore_eos = false;               // vLLM/SGLang/llama.cpp extension; sent only when true
+  std::vector<ChatMessage> messages;      // chat; empty means {"role":"user","content":prompt}
+  int32_t max_tokens = 0;                 // 0: not sent (TGI: max_new_tokens)
+  std::optional<int32_t> min_tokens;      // vLLM/SGLang extension
+  bool ignore_eos = false;                // vLLM/SGLang/llama.cpp extension; sent only when true
   std::optional<double> temperature;
   std::optional<double> top_p;
   std::optional<uint64_t> seed;

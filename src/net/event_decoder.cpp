@@ -77,8 +77,8 @@ void parse_message_like(od::value v, Fields& f, std::string* text) {
 }
 
 void parse_choices(od::value v, Fields& f, std::string* finish_reason, std::string* text) {
-  f.has_choices = true;
   for (od::value choice : v.get_array()) {
+    f.has_choices = true;  // a non-empty choices array (the final usage chunk has "choices": [])
     for (auto field : choice.get_object()) {
       std::string_view key = field.unescaped_key();
       od::value c = field.value();
@@ -199,8 +199,8 @@ void EventDecoder::decode_event(std::string_view data, StreamState* state, Decod
   } catch (const simdjson::simdjson_error& e) {
     out->clear();
     out->malformed = true;
-    out->malformed_detail = std::string("malformed JSON in SSE event: ") + e.what() + ": " +
-                            std::string(data.substr(0, 120));
+    out->malformed_detail =
+        std::string("malformed JSON in SSE event: ") + e.what() + ": " + std::string(data.substr(0, 120));
     return;
   }
   if (!f.is_error) {
@@ -216,15 +216,14 @@ void EventDecoder::decode_event(std::string_view data, StreamState* state, Decod
   if (f.tgi_token) {
     out->tokens = 1;  // TGI sends exactly one generated token per event
     out->tokens_from_server = true;
-  } else if (f.has_usage && f.completion_tokens >= 0 && (f.has_choices || state->saw_chunk_usage)) {
-    // Cumulative usage in a content chunk (continuous_usage_stats): the delta is exact. A final
+  } else if (f.has_usage && f.completion_tokens >= 0 && !state->any_fallback &&
+             (f.has_choices || state->saw_chunk_usage)) {
+    // Cumulative usage in every chunk (continuous_usage_stats): the delta is exact. A final
     // usage-only chunk after per-chunk usage adds whatever the chunks did not already count.
-    if (f.has_choices && (f.has_content || !out->finish_reason.empty())) state->saw_chunk_usage = true;
-    if (state->saw_chunk_usage || f.has_choices) {
-      out->tokens = std::max(0, f.completion_tokens - state->last_completion_tokens);
-      out->tokens_from_server = true;
-      state->last_completion_tokens = std::max(state->last_completion_tokens, f.completion_tokens);
-    }
+    if (f.has_choices) state->saw_chunk_usage = true;
+    out->tokens = std::max(0, f.completion_tokens - state->last_completion_tokens);
+    out->tokens_from_server = true;
+    state->last_completion_tokens = std::max(state->last_completion_tokens, f.completion_tokens);
   } else if (f.has_content) {
     out->tokens = 1;  // no server count: one token per content chunk (flagged)
     out->tokens_from_server = false;
@@ -254,7 +253,8 @@ void EventDecoder::decode_response(std::string_view body, DecodedResponse* out, 
   } catch (const simdjson::simdjson_error& e) {
     *out = DecodedResponse{};
     out->malformed = true;
-    out->malformed_detail = std::string("malformed JSON response: ") + e.what() + ": " + std::string(body.substr(0, 120));
+    out->malformed_detail =
+        std::string("malformed JSON response: ") + e.what() + ": " + std::string(body.substr(0, 120));
     return;
   }
   out->is_error = f.is_error;

@@ -86,6 +86,11 @@ namespace {
 constexpr size_t kReadBufferBytes = 16 * 1024;  // per connection, reused for every read
 constexpr size_t kMinReadBytes = 4 * 1024;
 constexpr uint32_t kHeaderLimitBytes = 64 * 1024;
+constexpr int64_t kNever = INT64_MAX / 4;  // a deadline that never comes (timeout <= 0 disables it)
+
+int64_t deadline_after(int64_t base_ns, int64_t timeout_ms) {
+  return timeout_ms > 0 ? base_ns + timeout_ms * 1'000'000 : kNever;
+}
 
 struct PendingRequest {
   uint64_t id = 0;
@@ -225,13 +230,18 @@ struct Connection {
   std::string pending_detail;
 };
 
-void ResponseParser::on_header_impl(error_code&) {
+void ResponseParser::on_header_impl(error_code& ec) {
   if (status >= 100 && status < 200) return;  // interim response: the real one follows
   conn_->headers_delivered = true;
   conn_->req->handler->on_headers(status, content_type, conn_->read_stamp_ns);
+  if (conn_->pending != FailureKind::kNone) ec = asio::error::operation_aborted;  // cancelled by handler
 }
 
 size_t ResponseParser::deliver(std::string_view body, error_code& ec) {
+  if (conn_->pending != FailureKind::kNone) {  // cancelled earlier in this same read: deliver nothing more
+    ec = asio::error::operation_aborted;
+    return 0;
+  }
   body_bytes += body.size();
   conn_->req->handler->on_body(body, conn_->read_stamp_ns);
   if (conn_->pending != FailureKind::kNone) ec = asio::error::operation_aborted;  // cancelled by handler
@@ -313,7 +323,7 @@ uint64_t ClientCore::send(const HttpRequest& request, ResponseHandler* handler) 
   req->id = next_id++;
   req->handler = handler;
   req->submitted_ns = now_ns();
-  req->total_deadline_ns = req->submitted_ns + options.total_timeout_ms * 1'000'000;
+  req->total_deadline_ns = deadline_after(req->submitted_ns, options.total_timeout_ms);
   req->head = request.method == "HEAD";
   const std::string& target = request.target.empty() ? url.target : request.target;
   std::string& w = req->wire;
@@ -392,7 +402,7 @@ void ClientCore::open_connection(std::unique_ptr<PendingRequest> req) {
   c->req = std::move(req);
   active[c->req->id] = c.get();
   const int64_t now = now_ns();
-  c->connect_deadline_ns = now + options.connect_timeout_ms * 1'000'000;
+  c->connect_deadline_ns = deadline_after(now, options.connect_timeout_ms);
   c->last_activity_ns = now;
   arm_timer(c, std::min(c->connect_deadline_ns, c->req->total_deadline_ns));
   if (resolved) {
@@ -471,7 +481,7 @@ void ClientCore::start_write(const std::shared_ptr<Connection>& c) {
   if (c->req->head) c->parser->skip(true);
   const int64_t now = now_ns();
   c->last_activity_ns = now;
-  arm_timer(c, std::min(now + options.read_timeout_ms * 1'000'000, c->req->total_deadline_ns));
+  arm_timer(c, std::min(deadline_after(now, options.read_timeout_ms), c->req->total_deadline_ns));
   c->with_stream([&](auto& stream) {
     asio::async_write(stream, asio::buffer(c->req->wire), [c](const error_code& ec, size_t) {
       const int64_t stamp = now_ns();
@@ -572,6 +582,7 @@ void ClientCore::on_read(const std::shared_ptr<Connection>& c, const error_code&
 }
 
 void ClientCore::arm_timer(const std::shared_ptr<Connection>& c, int64_t deadline_ns) {
+  if (deadline_ns >= kNever) return;                                // every timeout disabled
   if (c->timer_armed && c->timer_expiry_ns <= deadline_ns) return;  // fires first, then re-arms
   c->timer_armed = true;
   c->timer_expiry_ns = deadline_ns;
@@ -600,7 +611,7 @@ void ClientCore::on_timer(const std::shared_ptr<Connection>& c) {
     }
     return arm_timer(c, std::min(c->connect_deadline_ns, c->req->total_deadline_ns));
   }
-  const int64_t read_deadline = c->last_activity_ns + options.read_timeout_ms * 1'000'000;
+  const int64_t read_deadline = deadline_after(c->last_activity_ns, options.read_timeout_ms);
   if (now >= read_deadline) {
     std::string detail = "no data for " + std::to_string(options.read_timeout_ms) + " ms (read timeout)";
     if (c->parser && c->headers_delivered) {
@@ -648,7 +659,8 @@ void ClientCore::finish(const std::shared_ptr<Connection>& c, Outcome outcome, i
     c->state = ConnState::kIdle;
     c->reused = true;
     c->timer_armed = false;
-    ++c->timer_gen;  // ignore the wait still pending for the finished request
+    ++c->timer_gen;     // ignore the wait still pending for the finished request
+    c->timer.cancel();  // and let run() return when nothing else is pending
     idle.push_back(c.get());
   } else {
     close(c.get());
@@ -684,10 +696,14 @@ void ClientCore::pump_queue() {
     queue.pop_front();
     dispatch(std::move(req), false);
   }
+  if (queue.empty() && queue_timer_armed) {
+    queue_timer_armed = false;
+    queue_timer.cancel();
+  }
 }
 
 void ClientCore::arm_queue_timer() {
-  if (queue_timer_armed || queue.empty()) return;
+  if (queue_timer_armed || queue.empty() || queue.front()->total_deadline_ns >= kNever) return;
   queue_timer_armed = true;
   queue_timer.expires_at(asio::steady_timer::time_point(std::chrono::nanoseconds(queue.front()->total_deadline_ns)));
   queue_timer.async_wait([this](const error_code& ec) {
@@ -719,6 +735,7 @@ void ClientCore::cancel(uint64_t id) {
     if ((*q)->id != id) continue;
     ResponseHandler* handler = (*q)->handler;
     queue.erase(q);
+    pump_queue();  // disarms the queue timer when the queue is now empty
     asio::post(ioc, [handler, end = now_ns()] {
       handler->on_complete(Outcome{FailureKind::kCancelled, "cancelled before a connection was free", 0}, end);
     });

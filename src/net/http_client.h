@@ -48,9 +48,10 @@ class EventLoop {
 };
 
 struct ClientOptions {
-  int64_t connect_timeout_ms = 10'000;
-  int64_t read_timeout_ms = 60'000;    // longest silence between two reads once sent
-  int64_t total_timeout_ms = 600'000;  // whole request, from send to end of body
+  // Timeouts: a value <= 0 disables that timeout.
+  int64_t connect_timeout_ms = 10'000;  // TCP connect + TLS handshake
+  int64_t read_timeout_ms = 60'000;     // longest silence between two reads once sent
+  int64_t total_timeout_ms = 600'000;   // whole request, from send to end of body
   bool verify_tls = true;
   size_t max_connections_per_host = 4096;
   size_t max_body_bytes = 256u << 20;                        // a response larger than this fails the request

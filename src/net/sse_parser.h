@@ -17,9 +17,9 @@
 namespace llmbench::net {
 
 struct SseEvent {
-  std::string_view type;  // the "event:" field; empty means the default "message"
-  std::string_view data;  // data lines joined with '\n' (no trailing '\n')
-  std::string_view id;    // the last event ID seen so far (it persists across events, per spec)
+  std::string_view type;   // the "event:" field; empty means the default "message"
+  std::string_view data;   // data lines joined with '\n' (no trailing '\n')
+  std::string_view id;     // the last event ID seen so far (it persists across events, per spec)
   int64_t arrived_ns = 0;  // stamp of the chunk holding the blank line that completed the event
   bool done = false;       // data is exactly "[DONE]"
   bool overflow = false;   // the event exceeded max_event_bytes and was dropped; data is empty
@@ -59,9 +59,9 @@ class SseParser {
   bool over_limit(size_t extra) const { return data_.size() + type_.size() + extra > max_event_bytes_; }
 
   size_t max_event_bytes_;
-  std::string line_;   // a line split across chunks
+  std::string line_;     // a line split across chunks
   size_t line_len_ = 0;  // length of the current unfinished line (also while skipping)
-  std::string data_;   // data buffer, lines joined with '\n' (trailing '\n' while building)
+  std::string data_;     // data buffer, lines joined with '\n' (trailing '\n' while building)
   std::string type_;
   std::string id_;
   bool has_data_ = false;

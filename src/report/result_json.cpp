@@ -304,6 +304,10 @@ json single_result_json(const metrics::SingleSummary& single, const loadgen::Run
                  {"latency_s", sample_stats_json(single.latency_s)},
                  {"tokens", sample_stats_json(single.tokens)},
                  {"tokens_per_s", sample_stats_json(single.tokens_per_s)}};
+  j["single"]["trials_detail"] = {{"ttft_s", single.ttft_values_s},
+                                  {"latency_s", single.latency_values_s},
+                                  {"tokens", single.token_values},
+                                  {"tokens_per_s", single.tokens_per_s_values}};
   out["completed"] = single.trials;
   out["failed"] = single.failed;
   out["mean_ttft_ms"] = single.ttft_s.mean * 1e3;

@@ -89,6 +89,13 @@ std::string format_summary(const metrics::Summary& s, const loadgen::RunInfo& in
   if (selected(info, "e2el")) metric_block(b, "End-to-end Latency", "E2EL", s.latency.e2el_ms, ps);
 
   // llmbench's own lines.
+  rule(b, "Token Delivery", '-');
+  line_f(b, "Input token throughput (tok/s):", s.input_throughput);
+  line_f(b, "Mean ITL per token (ms):", s.itl_per_token_ms.mean);
+  for (double p : ps) {
+    line_f(b, fmt::format("P{} ITL per token (ms):", percentile_word(p)), s.itl_per_token_ms.at(p));
+  }
+  line_f(b, "Mean tokens per event:", s.tokens_per_event.mean);
   rule(b, "From Scheduled Send (CO-corrected)", '-');
   line_f(b, "Mean TTFT from schedule (ms):", s.ttft_scheduled_ms.mean);
   for (double p : ps)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "core/clock.h"
@@ -80,21 +81,27 @@ TEST(LoadRunner, OpenLoopSendsAtAbsoluteScheduledTimes) {
   ASSERT_EQ(out.records.size(), 20u);
   std::vector<const RequestRecord*> recs = measured(out);
   std::sort(recs.begin(), recs.end(), [](auto* a, auto* b) { return a->index < b->index; });
+  std::vector<int64_t> lags;
   for (size_t i = 0; i < recs.size(); ++i) {
     const auto& r = *recs[i];
     EXPECT_EQ(r.status, RequestStatus::kOk) << r.failure_kind;
     EXPECT_EQ(r.worker, -1);
-    // The schedule is absolute: exactly start + i * 50 ms.
+    // The schedule is absolute: exactly start + i * 50 ms, whatever happened before.
     EXPECT_NEAR(static_cast<double>(r.scheduled_ns - out.start_ns), static_cast<double>(i) * 50e6, 1e3) << i;
-    const int64_t lag = r.sent_ns - r.scheduled_ns;
-    EXPECT_GE(lag, 0);
-    EXPECT_LT(lag, ms_to_ns(40)) << "request " << i << " sent " << ns_to_ms(lag) << " ms late";
+    lags.push_back(r.sent_ns - r.scheduled_ns);
+    EXPECT_GE(lags.back(), 0);
+    EXPECT_LT(lags.back(), ms_to_ns(250)) << "request " << i << " sent " << ns_to_ms(lags.back()) << " ms late";
   }
+  // Typically well under a millisecond; generous for a loaded machine. A late send does not delay
+  // the next ones (no chain of sleeps), so the last is not later than the typical one.
+  std::sort(lags.begin(), lags.end());
+  EXPECT_LT(ns_to_ms(lags[lags.size() / 2]), 20.0);
+  EXPECT_LT(ns_to_ms(recs.back()->sent_ns - recs.back()->scheduled_ns), 100.0);
   // The server saw them ~50 ms apart too.
   const auto arrivals = server.arrival_ns();
   ASSERT_EQ(arrivals.size(), 20u);
   const double span_ms = ns_to_ms(arrivals.back() - arrivals.front());
-  EXPECT_NEAR(span_ms, 19 * 50.0, 60.0);
+  EXPECT_NEAR(span_ms, 19 * 50.0, 150.0);
 }
 
 TEST(LoadRunner, MeasuresTtftAndItlAgainstTheScript) {
@@ -281,6 +288,74 @@ TEST(LoadRunner, DurationLimitStopsSending) {
     EXPECT_EQ(r.status, RequestStatus::kOk);
     EXPECT_LE(r.sent_ns, out.start_ns + s_to_ns(0.6));
   }
+}
+
+TEST(LoadRunner, ThreadsShareAClosedLoopAndMergeRecords) {
+  ScriptedSseServer server([](int64_t) { return ResponseScript{.ttft_ms = 50, .itl_ms = 5, .tokens = 4}; });
+  LoadOptions o;
+  o.concurrency = 6;
+  o.num_prompts = 30;
+  o.num_warmups = 2;
+  o.warmup_concurrency = 2;
+  o.num_threads = 3;
+  LoadRunner runner(url_of(server.base_url()), specs(30), o);
+  const auto out = runner.run();
+  ASSERT_EQ(out.records.size(), 32u);
+  EXPECT_EQ(server.peak_in_flight(), 6);
+  EXPECT_EQ(out.peak_in_flight, 6);
+  std::set<uint64_t> indices;
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    const auto& r = out.records[i];
+    EXPECT_EQ(r.warmup, i < 2);
+    EXPECT_EQ(r.status, RequestStatus::kOk) << r.failure_kind;
+    if (!r.warmup) indices.insert(r.index);
+  }
+  EXPECT_EQ(indices.size(), 30u);  // every measured index exactly once, across threads
+  EXPECT_EQ(*indices.rbegin(), 29u);
+  EXPECT_EQ(runner.counters().completed.load(), 30);
+  EXPECT_EQ(runner.counters().in_flight.load(), 0);
+}
+
+TEST(LoadRunner, ThreadsKeepTheOpenLoopScheduleAndSplitTheCap) {
+  ScriptedSseServer server([](int64_t) { return ResponseScript{.ttft_ms = 60, .itl_ms = 1, .tokens = 2}; });
+  LoadOptions o;
+  o.mode = LoadMode::kOpenLoop;
+  o.arrival.request_rate = 100;
+  o.arrival.distribution = ArrivalDistribution::kConstant;
+  o.num_prompts = 40;
+  o.max_concurrency = 4;
+  o.num_threads = 2;
+  LoadRunner runner(url_of(server.base_url()), specs(40), o);
+  const auto out = runner.run();
+  ASSERT_EQ(out.records.size(), 40u);
+  EXPECT_LE(server.peak_in_flight(), 4);
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    const auto& r = out.records[i];
+    EXPECT_EQ(r.index, i);
+    EXPECT_EQ(r.status, RequestStatus::kOk);
+    EXPECT_NEAR(static_cast<double>(r.scheduled_ns - out.start_ns), static_cast<double>(i) * 10e6, 1e3) << i;
+  }
+}
+
+TEST(LoadRunner, StopReachesEveryThread) {
+  ScriptedSseServer server([](int64_t) { return ResponseScript{.ttft_ms = 10, .itl_ms = 50, .tokens = 200}; });
+  LoadOptions o;
+  o.concurrency = 4;
+  o.num_prompts = 100;
+  o.num_threads = 2;
+  o.drain_timeout_s = 0.2;
+  LoadRunner runner(url_of(server.base_url()), specs(100, 256), o);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    runner.request_stop("interrupted (SIGTERM)");
+  });
+  const int64_t t0 = now_ns();
+  const auto out = runner.run();
+  stopper.join();
+  EXPECT_LT(ns_to_s(now_ns() - t0), 3.0);
+  EXPECT_TRUE(out.partial);
+  EXPECT_EQ(out.partial_reason, "interrupted (SIGTERM)");
+  EXPECT_EQ(out.records.size(), 4u);
 }
 
 }  // namespace

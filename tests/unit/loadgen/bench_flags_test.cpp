@@ -145,6 +145,8 @@ TEST(BenchFlags, BadValuesGiveOneClearMessage) {
       {{"--max-tokens", "0"}, "--max-tokens: must be >= 1"},
       {{"--max-tokens", "5", "--random-output-len", "5"}, "give one"},
       {{"--result-dir", "/nonexistent/dir", "--save-result"}, "--result-dir: '/nonexistent/dir' is not a writable"},
+      {{"--save-requests", "/nonexistent/dir/r.jsonl"}, "--save-requests: directory '/nonexistent/dir' does not exist"},
+      {{"--result-filename", "/nonexistent/r.json"}, "--result-filename: directory '/nonexistent' does not exist"},
   };
   for (const auto& c : cases) {
     auto p = parse(BenchScenario::kLoad, c.args);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -173,6 +174,47 @@ TEST(BucketSums, PerSecond) {
 TEST(MergePercentiles, DefaultsPlusUser) {
   const std::vector<double> user{50, 99};
   EXPECT_EQ(merge_percentiles(user), (std::vector<double>{50, 90, 95, 99, 99.9}));
+}
+
+}  // namespace
+}  // namespace llmbench::metrics
+
+namespace llmbench::metrics {
+namespace {
+
+// Large samples take the radix-sort path: it must order exactly as std::sort, negatives included.
+TEST(SortValues, LargeSamplesMatchStdSort) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> dist(0.0, 1e3);
+  std::vector<double> v(200'000);
+  for (auto& x : v) x = dist(rng);
+  v[10] = 0.0;
+  v[11] = -0.0;
+  v[12] = std::numeric_limits<double>::infinity();
+  v[13] = -std::numeric_limits<double>::infinity();
+  std::vector<double> expected = v;
+  std::sort(expected.begin(), expected.end());
+  sort_values(v);
+  ASSERT_EQ(v.size(), expected.size());
+  for (size_t i = 0; i < v.size(); ++i) ASSERT_EQ(v[i], expected[i]) << i;
+
+  std::vector<WeightedValue> w(100'000);
+  // (+ 0.0 turns -0.0 into 0.0: the two compare equal, so their relative order is not specified.)
+  for (auto& x : w) x = {std::round(dist(rng)) + 0.0, 1 + static_cast<int64_t>(rng() % 3)};
+  std::vector<WeightedValue> w_expected = w;
+  std::stable_sort(w_expected.begin(), w_expected.end(), [](auto& a, auto& b) { return a.value < b.value; });
+  sort_values(w);
+  for (size_t i = 0; i < w.size(); ++i) {
+    ASSERT_EQ(w[i].value, w_expected[i].value) << i;
+    ASSERT_EQ(w[i].weight, w_expected[i].weight) << i;  // stable
+  }
+
+  std::vector<uint64_t> keys(100'000);
+  for (auto& k : keys) k = rng();
+  std::vector<uint64_t> keys_expected = keys;
+  std::sort(keys_expected.begin(), keys_expected.end());
+  sort_keys(keys);
+  EXPECT_EQ(keys, keys_expected);
 }
 
 }  // namespace

@@ -186,6 +186,15 @@ TEST(Summarize, ChunkCountedTokensAreFlagged) {
   ASSERT_EQ(s.warnings.size(), 1u);
 }
 
+TEST(Summarize, BadPercentilesAreDroppedWithAWarning) {
+  std::vector<RequestRecord> records{make_request(0, 0, {{10, 1}, {20, 1}}, 30)};
+  RunInfo info = closed_info(1);
+  info.metric_percentiles = {150, 50};
+  const Summary s = summarize(records, info);
+  EXPECT_EQ(s.user_percentiles, std::vector<double>{50});
+  ASSERT_EQ(s.warnings.size(), 1u);
+}
+
 TEST(Summarize, EmptyRunIsAllZero) {
   const Summary s = summarize({}, closed_info(4));
   EXPECT_EQ(s.completed, 0);

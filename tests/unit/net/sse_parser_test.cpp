@@ -121,8 +121,8 @@ TEST(SseParser, EventAndIdFields) {
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[0].type, "error");
   EXPECT_EQ(ev[0].id, "42");
-  EXPECT_EQ(ev[1].type, "");    // the type resets after each event
-  EXPECT_EQ(ev[1].id, "42");    // the last event ID persists
+  EXPECT_EQ(ev[1].type, "");  // the type resets after each event
+  EXPECT_EQ(ev[1].id, "42");  // the last event ID persists
 }
 
 TEST(SseParser, EventWithoutDataIsNotDispatchedAndResetsType) {
@@ -149,7 +149,9 @@ TEST(SseParser, LeadingBomStrippedOnceEvenWhenSplit) {
   auto ev2 = one_shot(bom + bom + "data: a\n\n");
   EXPECT_TRUE(ev2.empty());
   // A partial BOM prefix is text.
-  auto ev3 = one_shot("\xEF" "data: a\n\n");
+  auto ev3 = one_shot(
+      "\xEF"
+      "data: a\n\n");
   EXPECT_TRUE(ev3.empty());
 }
 

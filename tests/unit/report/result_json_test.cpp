@@ -160,6 +160,8 @@ TEST(SingleResultJson, HasStatsWithConfidenceIntervals) {
   EXPECT_EQ(j["llmbench"]["single"]["trials"], 2);
   EXPECT_TRUE(j["llmbench"]["single"]["ttft_s"].contains("ci_low"));
   EXPECT_NEAR(j["mean_ttft_ms"].get<double>(), 175.0, 1e-9);
+  ASSERT_EQ(j["llmbench"]["single"]["trials_detail"]["ttft_s"].size(), 2u);
+  EXPECT_NEAR(j["llmbench"]["single"]["trials_detail"]["ttft_s"][1].get<double>(), 0.25, 1e-12);
 }
 
 }  // namespace

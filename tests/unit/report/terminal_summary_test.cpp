@@ -49,6 +49,8 @@ TEST(TerminalSummary, VllmLayout) {
   EXPECT_TRUE(has_line(lines, "P99.9 TTFT (ms):"));
   EXPECT_TRUE(has_line(lines, "P50 E2EL (ms):"));
   EXPECT_TRUE(has_line(lines, "P99 TTFT from schedule (ms):"));
+  // Request 0's 50 ms gap carried 2 tokens: per token 25, 25, 100, and 100 (request 1) -> mean 62.5.
+  EXPECT_TRUE(has_line(lines, "Mean ITL per token (ms):                 62.50     "));
   EXPECT_TRUE(has_line(lines, "http_503:                                1"));
   EXPECT_TRUE(has_line(lines, "Partial run: interrupted (SIGINT)"));
   for (const auto& l : lines) {
