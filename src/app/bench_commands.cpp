@@ -12,10 +12,14 @@
 
 #include "app/bench_options.h"
 #include "app/bench_progress.h"
+#include "app/bench_repetitions.h"
 #include "app/bench_results.h"
+#include "app/bench_workload.h"
 #include "app/command.h"
 #include "core/clock.h"
 #include "loadgen/load_runner.h"
+#include "report/requests_jsonl.h"
+#include "report/result_json.h"
 #include "telemetry/telemetry_cli.h"
 #include "telemetry/telemetry_collector.h"
 
@@ -81,7 +85,8 @@ std::string command_line() {
   throw CliExit(2);
 }
 
-void describe_dry_run(const BenchPlan& plan, const std::vector<workload::RequestSpec>& specs) {
+void describe_dry_run(const BenchPlan& plan, const std::vector<workload::RequestSpec>& specs,
+                      const std::string& dataset_line) {
   const auto& info = plan.info;
   size_t bytes = 0;
   for (const auto& s : specs) bytes += s.body.size();
@@ -102,30 +107,16 @@ void describe_dry_run(const BenchPlan& plan, const std::vector<workload::Request
   fmt::print("  run:       {}; {} measured requests{}; {} warm-ups\n", shape,
              info.num_prompts > 0 ? std::to_string(info.num_prompts) : std::string("unlimited"),
              info.duration_limit_s > 0 ? fmt::format(", at most {} s", info.duration_limit_s) : "", info.num_warmups);
-  fmt::print("  workload:  {} prompts, input {} {}, max_tokens {}, {} distinct bodies ({} bytes)\n", info.dataset_name,
-             info.input_len, specs.front().prompt_tokens_sent > 0 ? "tokens" : "words", info.output_len, specs.size(),
-             bytes);
+  if (dataset_line.empty()) {
+    fmt::print("  workload:  {} prompts, input {} {}, max_tokens {}, {} distinct bodies ({} bytes)\n",
+               info.dataset_name, info.input_len, specs.front().prompt_tokens_sent > 0 ? "tokens" : "words",
+               info.output_len, specs.size(), bytes);
+  } else {
+    fmt::print("  workload:  {}; {} distinct bodies ({} bytes)\n", dataset_line, specs.size(), bytes);
+  }
   std::string body = specs.front().body;
   if (body.size() > 600) body = body.substr(0, 600) + fmt::format("... ({} bytes)", specs.front().body.size());
   fmt::print("  first body: {}\n", body);
-}
-
-// Moves telemetry time zero from when the collector started to the measured run's start, so that
-// server and GPU series line up with the run's own time series.
-void shift_telemetry_times(nlohmann::json& node, double shift_s) {
-  if (node.is_object()) {
-    for (auto& [key, value] : node.items()) {
-      if (key == "points" && value.is_array()) {
-        for (auto& p : value) {
-          if (p.is_array() && !p.empty() && p[0].is_number()) p[0] = p[0].get<double>() - shift_s;
-        }
-      } else {
-        shift_telemetry_times(value, shift_s);
-      }
-    }
-  } else if (node.is_array()) {
-    for (auto& value : node) shift_telemetry_times(value, shift_s);
-  }
 }
 
 int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, BenchScenario scenario,
@@ -135,79 +126,85 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
                                  cmd.remaining().front(), name));
   }
   BenchPlan plan;
-  std::vector<workload::RequestSpec> specs;
+  PreparedWorkload prepared;
   try {
     plan = resolve_bench_plan(flags, scenario, command_line(), std::getenv("OPENAI_API_KEY"));
-    specs = workload::build_synthetic_requests(plan.synthetic);
+    plan.telemetry = telemetry_options;
+    prepared = prepare_bench_workload(plan);  // datasets are loaded and bodies built before the clock starts
   } catch (const UsageError& e) {
     fail_usage(name, e.what());
   } catch (const std::invalid_argument& e) {
     fail_usage(name, e.what());
   }
   if (plan.dry_run) {
-    describe_dry_run(plan, specs);
+    describe_dry_run(plan, prepared.specs, prepared.summary_line);
     return 0;
   }
+  if (!prepared.summary_line.empty()) fmt::print("{}\n", prepared.summary_line);
 
-  StopSignalScope signals;
-  std::unique_ptr<loadgen::LoadRunner> runner;
-  try {
-    runner = std::make_unique<loadgen::LoadRunner>(plan.base_url, std::move(specs), plan.load);
-  } catch (const std::invalid_argument& e) {
-    fail_usage(name, e.what());
-  }
-  // Server /metrics and GPU telemetry, on a thread of their own, before, during and after the run.
-  std::unique_ptr<telemetry::TelemetryCollector> collector;
-  int64_t telemetry_start_ns = 0;
-  if (telemetry_options.scrape_server || telemetry_options.sample_gpu) {
-    collector = std::make_unique<telemetry::TelemetryCollector>(plan.base_url.origin(), telemetry_options);
-    telemetry_start_ns = now_ns();
-    collector->start(telemetry_start_ns);
-  }
-  loadgen::RunOutcome outcome;
-  {
-    ProgressOptions po;
-    po.display = plan.progress;
-    po.total = plan.load.num_prompts;
-    po.duration_s = plan.load.duration_s;
-    auto* r = runner.get();
-    BenchProgress progress(
-        runner->counters(), po, [] { return g_stop_signal.load() != 0; },
-        [r] {
-          const int sig = g_stop_signal.load();
-          r->request_stop(sig == SIGTERM ? "interrupted (SIGTERM)" : "interrupted (SIGINT)");
-        });
-    outcome = runner->run();
-  }
-  const bool interrupted = g_stop_signal.load() != 0;
-  nlohmann::json telemetry_json;
-  if (collector) {
-    collector->stop();
-    const auto telemetry_report = collector->report();
-    for (const auto& line : telemetry::summary_lines(telemetry_report)) fmt::print("{}\n", line);
-    telemetry_json = telemetry_report.to_json();
-    if (outcome.start_ns > 0) shift_telemetry_times(telemetry_json, ns_to_s(outcome.start_ns - telemetry_start_ns));
-  }
+  std::vector<nlohmann::json> run_documents;
+  std::vector<loadgen::RequestRecord> last_records;
+  loadgen::RunInfo info;
+  bool interrupted = false;
+  bool any_ok = false;
+  for (int32_t run = 0; run < plan.num_runs && !interrupted; ++run) {
+    if (plan.num_runs > 1) fmt::print("\n--- {} run {}/{} ---\n", name, run + 1, plan.num_runs);
+    BenchRunResult result;
+    try {
+      result = execute_bench_run(plan, prepared.specs);
+    } catch (const UsageError& e) {
+      fail_usage(name, e.what());
+    }
+    interrupted = result.interrupted;
+    info = result.info;
+    auto& outcome = result;
+    if (info.partial) fmt::print(stderr, "llmbench {}: partial results: {}\n", name, info.partial_reason);
+    any_ok = any_ok || std::any_of(outcome.records.begin(), outcome.records.end(),
+                                   [](const auto& r) { return !r.warmup && r.status == loadgen::RequestStatus::kOk; });
 
-  loadgen::RunInfo info = plan.info;
-  info.start_ns = outcome.start_ns;
-  info.end_ns = outcome.end_ns;
-  info.wall_start_ns = outcome.wall_start_ns ? outcome.wall_start_ns : wall_now_ns();
-  info.partial = outcome.partial;
-  info.partial_reason = outcome.partial_reason;
-  if (info.partial) fmt::print(stderr, "llmbench {}: partial results: {}\n", name, info.partial_reason);
-
-  try {
-    const auto files = report_bench_run(plan, outcome.records, info, telemetry_json);
-    if (!files.result_json.empty()) fmt::print("Result saved to {}\n", files.result_json);
-    if (!files.requests_jsonl.empty()) fmt::print("Per-request timelines saved to {}\n", files.requests_jsonl);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "llmbench {}: error: {}\n", name, e.what());
-    return interrupted ? 130 : 1;
+    try {
+      if (plan.num_runs == 1) {
+        const auto files = report_bench_run(plan, outcome.records, info, outcome.telemetry);
+        if (!files.result_json.empty() && !prepared.description.is_null()) {
+          add_to_result_file(files.result_json, "workload", prepared.description);
+        }
+        if (!files.result_json.empty()) fmt::print("Result saved to {}\n", files.result_json);
+        if (!files.requests_jsonl.empty()) fmt::print("Per-request timelines saved to {}\n", files.requests_jsonl);
+      } else {
+        BenchPlan run_plan = plan;  // per-run summary only; files once, after the last run
+        run_plan.save_result = false;
+        run_plan.save_requests_path.clear();
+        report_bench_run(run_plan, outcome.records, info, outcome.telemetry);
+        run_documents.push_back(bench_result_document(plan, outcome.records, info));
+        if (!outcome.telemetry.is_null()) run_documents.back()["llmbench"]["telemetry"] = outcome.telemetry;
+        last_records = std::move(outcome.records);
+      }
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "llmbench {}: error: {}\n", name, e.what());
+      return interrupted ? 130 : 1;
+    }
+  }
+  if (plan.num_runs > 1 && !run_documents.empty()) {
+    const nlohmann::json reps = repetitions_json(run_documents);
+    fmt::print("\n{}", format_repetitions(reps));
+    try {
+      if (const std::string path = bench_result_path(plan, info); !path.empty()) {
+        nlohmann::json doc = run_documents.back();
+        doc["llmbench"]["repetitions"] = reps;
+        if (!prepared.description.is_null()) doc["llmbench"]["workload"] = prepared.description;
+        report::write_json_file(path, doc);
+        fmt::print("Result saved to {}\n", path);
+      }
+      if (!plan.save_requests_path.empty()) {
+        report::write_requests_jsonl(plan.save_requests_path, last_records, info);
+        fmt::print("Per-request timelines (last run) saved to {}\n", plan.save_requests_path);
+      }
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "llmbench {}: error: {}\n", name, e.what());
+      return interrupted ? 130 : 1;
+    }
   }
   if (interrupted) return 130;
-  const bool any_ok = std::any_of(outcome.records.begin(), outcome.records.end(),
-                                  [](const auto& r) { return !r.warmup && r.status == loadgen::RequestStatus::kOk; });
   if (!any_ok) {
     fmt::print(stderr, "llmbench {}: error: no request completed successfully\n", name);
     return 1;
@@ -228,6 +225,74 @@ void add_bench_command(CLI::App& app, const std::string& name, const std::string
 }
 
 }  // namespace
+
+// Moves telemetry time zero from when the collector started to the measured run's start, so that
+// server and GPU series line up with the run's own time series.
+static void shift_telemetry_times(nlohmann::json& node, double shift_s) {
+  if (node.is_object()) {
+    for (auto& [key, value] : node.items()) {
+      if (key == "points" && value.is_array()) {
+        for (auto& p : value) {
+          if (p.is_array() && !p.empty() && p[0].is_number()) p[0] = p[0].get<double>() - shift_s;
+        }
+      } else {
+        shift_telemetry_times(value, shift_s);
+      }
+    }
+  } else if (node.is_array()) {
+    for (auto& value : node) shift_telemetry_times(value, shift_s);
+  }
+}
+
+BenchRunResult execute_bench_run(const BenchPlan& plan, const std::vector<workload::RequestSpec>& specs) {
+  StopSignalScope signals;
+  std::unique_ptr<loadgen::LoadRunner> runner;
+  try {
+    runner = std::make_unique<loadgen::LoadRunner>(plan.base_url, specs, plan.load);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  // Server /metrics and GPU telemetry, on a thread of their own, before, during and after the run.
+  std::unique_ptr<telemetry::TelemetryCollector> collector;
+  int64_t telemetry_start_ns = 0;
+  if (plan.telemetry.scrape_server || plan.telemetry.sample_gpu) {
+    collector = std::make_unique<telemetry::TelemetryCollector>(plan.base_url.origin(), plan.telemetry);
+    telemetry_start_ns = now_ns();
+    collector->start(telemetry_start_ns);
+  }
+  loadgen::RunOutcome outcome;
+  {
+    ProgressOptions po;
+    po.display = plan.progress;
+    po.total = plan.load.num_prompts;
+    po.duration_s = plan.load.duration_s;
+    auto* r = runner.get();
+    BenchProgress progress(
+        runner->counters(), po, [] { return g_stop_signal.load() != 0; },
+        [r] {
+          const int sig = g_stop_signal.load();
+          r->request_stop(sig == SIGTERM ? "interrupted (SIGTERM)" : "interrupted (SIGINT)");
+        });
+    outcome = runner->run();
+  }
+  BenchRunResult result;
+  result.interrupted = g_stop_signal.load() != 0;
+  result.info = plan.info;
+  result.info.start_ns = outcome.start_ns;
+  result.info.end_ns = outcome.end_ns;
+  result.info.wall_start_ns = outcome.wall_start_ns ? outcome.wall_start_ns : wall_now_ns();
+  result.info.partial = outcome.partial;
+  result.info.partial_reason = outcome.partial_reason;
+  result.records = std::move(outcome.records);
+  if (collector) {
+    collector->stop();
+    const auto telemetry_report = collector->report();
+    for (const auto& line : telemetry::summary_lines(telemetry_report)) fmt::print("{}\n", line);
+    result.telemetry = telemetry_report.to_json();
+    if (outcome.start_ns > 0) shift_telemetry_times(result.telemetry, ns_to_s(outcome.start_ns - telemetry_start_ns));
+  }
+  return result;
+}
 
 void add_single_command(CLI::App& app) {
   add_bench_command(app, "single",

@@ -102,6 +102,84 @@ std::string host_name() {
   return buf;
 }
 
+// Dataset flags into plan.dataset (files are read later, by prepare_bench_workload).
+void resolve_dataset_flags(const BenchFlags& f, BenchPlan& plan) {
+  auto& d = plan.dataset;
+  const auto& syn = plan.synthetic;
+  plan.num_runs = f.num_runs.empty() ? 1 : static_cast<int32_t>(parse_int("--num-runs", f.num_runs, 1));
+  const std::string name = f.dataset_name.empty() ? "random" : f.dataset_name;
+  const auto kind = workload::parse_dataset_kind(name);
+  if (!kind) usage(fmt::format("--dataset-name: expected random, sharegpt, jsonl or prefix, got '{}'", name));
+  if (syn.fixed_prompt) {
+    if (!f.dataset_name.empty() || !f.dataset_path.empty())
+      usage("--prompt and --dataset-name/--dataset-path: give one");
+    plan.use_dataset = false;
+  }
+  d.kind = *kind;
+  d.path = f.dataset_path;
+  const bool file = d.kind == workload::DatasetKind::kShareGpt || d.kind == workload::DatasetKind::kJsonl;
+  if (file && d.path.empty()) usage(fmt::format("--dataset-name {} needs --dataset-path", name));
+  if (!file && !d.path.empty()) usage(fmt::format("--dataset-path: the {} dataset is generated, not read", name));
+  d.seed = syn.seed;
+  d.num_prompts = syn.num_requests;
+  d.input_len = syn.input_len;
+  d.output_len = syn.output_len;
+  if (!f.random_range_ratio.empty()) {
+    d.range_ratio = parse_double("--random-range-ratio", f.random_range_ratio);
+    if (!(d.range_ratio >= 0 && d.range_ratio < 1)) usage("--random-range-ratio: must be in [0, 1)");
+  }
+  if (!f.random_prefix_len.empty()) {
+    d.random_prefix_len = static_cast<int32_t>(parse_int("--random-prefix-len", f.random_prefix_len, 0));
+  }
+  if (plan.use_dataset && d.kind == workload::DatasetKind::kRandom && d.random_prefix_len + d.input_len < 1) {
+    usage("--random-input-len: prompts need at least one token (--random-input-len + --random-prefix-len >= 1)");
+  }
+  if (f.prompt_type.empty()) {
+    d.token_id_prompts = workload::accepts_token_id_prompt(syn.backend);
+  } else if (f.prompt_type == "token-ids" || f.prompt_type == "ids") {
+    if (!workload::accepts_token_id_prompt(syn.backend))
+      usage(fmt::format("--prompt-type token-ids: backend '{}' takes text only", workload::to_string(syn.backend)));
+    d.token_id_prompts = true;
+  } else if (f.prompt_type == "text") {
+    d.token_id_prompts = false;
+  } else {
+    usage(fmt::format("--prompt-type: expected token-ids or text, got '{}'", f.prompt_type));
+  }
+  if (!f.sharegpt_output_len.empty()) {
+    d.sharegpt_output_len = static_cast<int32_t>(parse_int("--sharegpt-output-len", f.sharegpt_output_len, 1));
+  }
+  if (!f.prefix_len.empty()) d.prefix_len = static_cast<int32_t>(parse_int("--prefix-len", f.prefix_len, 0));
+  if (!f.suffix_len.empty()) d.suffix_len = static_cast<int32_t>(parse_int("--suffix-len", f.suffix_len, 0));
+  if (!f.num_prefixes.empty()) d.num_prefixes = static_cast<int32_t>(parse_int("--num-prefixes", f.num_prefixes, 1));
+  if (!f.num_turns.empty()) d.num_turns = static_cast<int32_t>(parse_int("--num-turns", f.num_turns, 1));
+  d.chat_turns = !f.turns_as_text;
+  if (d.kind == workload::DatasetKind::kPrefix && d.prefix_len + d.suffix_len < 1) {
+    usage("--prefix-len + --suffix-len must be >= 1");
+  }
+  if (f.on_bad_line == "skip") {
+    d.on_bad_line = workload::BadLinePolicy::kSkip;
+  } else if (f.on_bad_line == "error") {
+    d.on_bad_line = workload::BadLinePolicy::kError;
+  } else {
+    usage(fmt::format("--on-bad-line: expected skip or error, got '{}'", f.on_bad_line));
+  }
+  plan.trace_replay = f.trace_replay;
+  if (plan.trace_replay) {
+    if (d.kind != workload::DatasetKind::kJsonl) usage("--trace-replay needs --dataset-name jsonl (with timestamps)");
+    if (!f.concurrency.empty() || !f.request_rate.empty() || !f.ramp_up.empty() || !f.ramp_up_strategy.empty()) {
+      usage("--trace-replay sends at the recorded times: drop --concurrency/--request-rate/--ramp-up");
+    }
+    if (!f.duration.empty()) usage("--trace-replay and --duration: the trace decides how long the run is");
+    d.require_timestamps = true;
+    d.num_prompts = f.num_prompts.empty() ? 0 : plan.load.num_prompts;  // 0 = the whole trace
+  } else if (d.kind == workload::DatasetKind::kJsonl) {
+    d.num_prompts = 0;  // every line; the runner cycles through them for --num-prompts
+  }
+  if (plan.use_dataset) plan.info.dataset_name = workload::to_string(d.kind);
+  if (plan.use_dataset && d.kind == workload::DatasetKind::kRandom)
+    plan.info.input_len = d.random_prefix_len + d.input_len;
+}
+
 }  // namespace
 
 void add_bench_flags(CLI::App& c, BenchFlags& f, BenchScenario scenario) {
@@ -133,6 +211,29 @@ void add_bench_flags(CLI::App& c, BenchFlags& f, BenchScenario scenario) {
   c.add_option("--extra-body", f.extra_body, "JSON object merged into every request body");
   c.add_flag("--no-stream-usage", f.no_stream_usage,
              "Do not ask for per-chunk usage (stream_options); tokens are then counted per chunk");
+  // Datasets (docs/workloads.md).
+  c.add_option("--dataset-name", f.dataset_name, "random (default), sharegpt, jsonl or prefix");
+  c.add_option("--dataset-path", f.dataset_path, "Dataset file (sharegpt: JSON list; jsonl: one request a line)");
+  c.add_option("--random-range-ratio", f.random_range_ratio,
+               "Lengths uniform in [len*(1-r), len*(1+r)], r in [0, 1) (default 0)");
+  c.add_option("--random-prefix-len", f.random_prefix_len, "Tokens of one random prefix shared by every prompt");
+  c.add_option("--prompt-type", f.prompt_type,
+               "random/prefix prompts as token-ids (default where the backend takes ids) or text (exact token "
+               "count under --tokenizer)");
+  c.add_option("--sharegpt-output-len", f.sharegpt_output_len, "Output tokens for every ShareGPT request");
+  c.add_option("--prefix-len", f.prefix_len, "prefix dataset: tokens of each shared prefix (default 256)");
+  c.add_option("--suffix-len", f.suffix_len, "prefix dataset: tokens after the prefix / per later turn (default 256)");
+  c.add_option("--num-prefixes", f.num_prefixes, "prefix dataset: distinct prefixes (default 10)");
+  c.add_option("--num-turns", f.num_turns, "prefix dataset: turns per session; each turn carries the earlier ones");
+  c.add_flag("--turns-as-text", f.turns_as_text, "prefix dataset: concatenate turns as text instead of chat messages");
+  c.add_option("--on-bad-line", f.on_bad_line,
+               "Malformed dataset line/entry: skip (default, counted) or error (exit 2)")
+      ->capture_default_str();
+  c.add_option("--num-runs", f.num_runs, "Repeat the scenario N times; report mean and 95% CI per metric");
+  if (load) {
+    c.add_flag("--trace-replay", f.trace_replay,
+               "jsonl: send request i at start + timestamp_i - timestamp_0 (open loop, absolute schedule)");
+  }
   // Run shape.
   c.add_option("--num-warmups", f.num_warmups,
                load ? "Warm-up requests, excluded from metrics (default 0)"
@@ -435,6 +536,8 @@ BenchPlan resolve_bench_plan(const BenchFlags& f, BenchScenario scenario, const 
   plan.save_requests_path = f.save_requests;
   plan.dry_run = f.dry_run;
   plan.progress = !f.no_progress;
+
+  resolve_dataset_flags(f, plan);
 
   // The requests themselves (body errors such as a bad --extra-body are usage errors too).
   try {

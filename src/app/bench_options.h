@@ -11,6 +11,8 @@
 #include "loadgen/load_runner.h"
 #include "loadgen/run_info.h"
 #include "net/http_client.h"
+#include "telemetry/telemetry_collector.h"
+#include "workload/dataset.h"
 #include "workload/synthetic_prompts.h"
 
 namespace llmbench::app {
@@ -36,10 +38,15 @@ struct BenchFlags {
   std::string percentile_metrics = "ttft,tpot,itl", metric_percentiles = "99";
   std::string threads = "1";
   std::string connect_timeout = "10", read_timeout = "60", request_timeout = "600", drain_timeout = "10";
+  // Datasets and repetitions (docs/workloads.md).
+  std::string dataset_name, dataset_path, random_range_ratio, random_prefix_len, prompt_type, sharegpt_output_len;
+  std::string prefix_len, suffix_len, num_prefixes, num_turns, on_bad_line = "skip", num_runs;
+  bool trace_replay = false, turns_as_text = false;
 };
 
 struct BenchPlan {
   BenchScenario scenario = BenchScenario::kLoad;
+  telemetry::TelemetryOptions telemetry;  // server /metrics and GPU sampling during the run
   net::Url base_url;
   workload::SyntheticOptions synthetic;
   loadgen::LoadOptions load;
@@ -52,6 +59,11 @@ struct BenchPlan {
   std::string save_requests_path;
   bool dry_run = false;
   bool progress = true;
+  // Datasets: used unless --prompt gives a fixed text (then `synthetic` is used).
+  bool use_dataset = true;
+  workload::DatasetOptions dataset;
+  bool trace_replay = false;  // send request i at its JSONL timestamp offset
+  int32_t num_runs = 1;       // --num-runs: repeat the scenario and report mean and 95% CI
 };
 
 void add_bench_flags(CLI::App& command, BenchFlags& flags, BenchScenario scenario);

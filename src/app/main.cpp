@@ -11,6 +11,7 @@
 #include "app/demo_command.h"
 #include "app/report_commands.h"
 #include "app/serve_command.h"
+#include "app/sweep_command.h"
 #include "core/version.h"
 
 int main(int argc, char** argv) {
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   llmbench::app::add_demo_command(app);
   llmbench::app::add_single_command(app);
   llmbench::app::add_load_command(app);
+  llmbench::app::add_sweep_command(app);
   llmbench::app::add_serve_command(app);
   llmbench::app::add_compare_command(app);
   llmbench::app::add_report_command(app);

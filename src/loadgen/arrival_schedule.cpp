@@ -49,6 +49,9 @@ double ArrivalSchedule::rate_at(int64_t t_ns, int64_t i) const {
 
 int64_t ArrivalSchedule::next_offset_ns() {
   const int64_t i = index_++;
+  if (!options_.offsets_ns.empty()) {
+    return options_.offsets_ns[static_cast<size_t>(std::min<int64_t>(i, std::ssize(options_.offsets_ns) - 1))];
+  }
   if (i == 0) return 0;  // the first request goes at t = 0, as vLLM's schedule does
   double rate = rate_at(static_cast<int64_t>(t_s_ * 1e9), i);
   if (!std::isfinite(rate)) return static_cast<int64_t>(t_s_ * 1e9);

@@ -21,6 +21,9 @@ struct ArrivalOptions {
   double ramp_up_end_rps = 0;    // 0 = request_rate
   int64_t ramp_up_requests = 0;  // index-based ramp (vLLM's --ramp-up-strategy): the run's num_prompts
   uint64_t seed = 0;
+  // Trace replay: request i at offsets_ns[i] (non-decreasing) instead of rate-based arrivals;
+  // requests past the end reuse the last offset.
+  std::vector<int64_t> offsets_ns;
 };
 
 // Throws std::invalid_argument on inconsistent options (rate <= 0, burstiness <= 0, ramp without rates).

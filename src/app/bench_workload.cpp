@@ -1,0 +1,112 @@
+#include "app/bench_workload.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "metrics/summary.h"
+#include "report/result_json.h"
+#include "workload/dataset.h"
+#include "workload/dataset_requests.h"
+#include "workload/request_body.h"
+#include "workload/synthetic_prompts.h"
+
+namespace llmbench::app {
+
+std::shared_ptr<const tokenizer::Tokenizer> load_bench_tokenizer(const std::string& path) {
+  if (path.empty()) return tokenizer::Tokenizer::gpt2();
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  try {
+    if (fs::is_directory(path, ec)) return tokenizer::Tokenizer::from_model_dir(path);
+    if (fs::is_regular_file(path, ec)) return tokenizer::Tokenizer::from_tokenizer_json(path);
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("--tokenizer: cannot load '{}': {}", path, e.what()));
+  }
+  // A hub name (as vLLM takes) cannot be fetched: say so and count with GPT-2's vocabulary.
+  fmt::print(stderr,
+             "llmbench: warning: --tokenizer '{}' is not a local folder or tokenizer.json (llmbench never downloads); "
+             "prompt lengths are counted with GPT-2's built-in vocabulary\n",
+             path);
+  return tokenizer::Tokenizer::gpt2();
+}
+
+PreparedWorkload prepare_bench_workload(BenchPlan& plan) {
+  PreparedWorkload out;
+  if (!plan.use_dataset) {
+    out.specs = workload::build_synthetic_requests(plan.synthetic);
+    return out;
+  }
+  const auto tok = load_bench_tokenizer(plan.info.tokenizer);
+  workload::Dataset ds;
+  try {
+    ds = workload::load_dataset(plan.dataset, *tok);
+  } catch (const workload::DatasetError& e) {
+    throw UsageError(e.what());
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  const auto& syn = plan.synthetic;
+  const workload::BodyOptions base{syn.model,       syn.output_len,      syn.ignore_eos,  syn.temperature,
+                                   syn.sample_seed, syn.extra_body_json, syn.stream_usage};
+  try {
+    out.specs = workload::build_dataset_requests(ds, syn.backend, syn.endpoint, base, *tok);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  out.description = workload::describe_dataset(ds, plan.dataset,
+                                               plan.info.tokenizer.empty() ? "gpt2 (built-in)" : plan.info.tokenizer);
+  out.summary_line = workload::dataset_summary_line(ds, plan.dataset);
+  if (plan.trace_replay) {
+    auto offsets = workload::trace_offsets_ns(ds);
+    if (offsets.empty()) throw UsageError("--trace-replay: the dataset has no timestamps");
+    auto& lo = plan.load;
+    lo.mode = loadgen::LoadMode::kOpenLoop;
+    lo.num_prompts = static_cast<int64_t>(offsets.size());
+    lo.arrival = loadgen::ArrivalOptions{};
+    lo.arrival.offsets_ns = std::move(offsets);
+    lo.warmup_concurrency = lo.max_concurrency > 0 ? lo.max_concurrency : 1;
+    plan.info.mode = lo.mode;
+    plan.info.concurrency = 0;
+    plan.info.request_rate = std::numeric_limits<double>::infinity();
+    plan.info.num_prompts = lo.num_prompts;
+    const double span_s = static_cast<double>(lo.arrival.offsets_ns.back()) / 1e9;
+    out.description["trace_replay"] = true;
+    out.description["trace_span_s"] = span_s;
+    out.summary_line += fmt::format("; trace replay of {} requests over {:.3f} s", lo.num_prompts, span_s);
+  }
+  if (plan.dataset.kind != workload::DatasetKind::kRandom && !ds.items.empty()) {
+    double sum = 0;
+    for (const auto& it : ds.items) sum += it.prompt_len;
+    plan.info.input_len = static_cast<int32_t>(std::lround(sum / static_cast<double>(ds.items.size())));
+  }
+  return out;
+}
+
+nlohmann::json bench_result_document(const BenchPlan& plan, const std::vector<loadgen::RequestRecord>& records,
+                                     const loadgen::RunInfo& info) {
+  if (plan.scenario == BenchScenario::kSingle) {
+    return report::single_result_json(metrics::summarize_single(records, info), info);
+  }
+  return report::result_json(metrics::summarize(records, info), records, info, plan.save_detailed);
+}
+
+void add_to_result_file(const std::string& path, const std::string& key, const nlohmann::json& value) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot reopen result file '" + path + "'");
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) throw std::runtime_error("result file '" + path + "' is not a JSON object");
+  doc["llmbench"][key] = value;
+  report::write_json_file(path, doc);
+}
+
+std::string bench_result_path(const BenchPlan& plan, const loadgen::RunInfo& info) {
+  if (!plan.save_result) return {};
+  const std::string name = plan.result_filename.empty() ? default_result_filename(info) : plan.result_filename;
+  return plan.result_dir.empty() ? name : plan.result_dir + "/" + name;
+}
+
+}  // namespace llmbench::app
