@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -16,6 +17,7 @@
 #include "app/command.h"
 #include "core/clock.h"
 #include "loadgen/load_runner.h"
+#include "net/exec_transport.h"
 
 namespace llmbench::app {
 namespace {
@@ -129,7 +131,44 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
   }
 
   StopSignalScope signals;
+  // --backend exec: start the adapter once, before the clock starts; it is shut down (shutdown line,
+  // SIGTERM, SIGKILL) at the end, on Ctrl-C and on errors (the destructor).
+  std::unique_ptr<net::ExecEngine> engine;
   std::unique_ptr<loadgen::LoadRunner> runner;
+  if (plan.exec) {
+    engine = std::make_unique<net::ExecEngine>();
+    fmt::print("Starting engine: {}\n", plan.engine.command);
+    std::fflush(stdout);
+    try {
+      engine->start(plan.engine, [] { return g_stop_signal.load() != 0; });
+    } catch (const net::ExecEngineError& e) {
+      fmt::print(stderr, "llmbench {}: error: {}\n", name, e.what());
+      throw CliExit(g_stop_signal.load() != 0 ? 130 : 1);
+    }
+    const auto& ei = engine->info();
+    fmt::print(
+        "Engine {} ({}) ready: start-up {:.1f} s (adapter's own load time {:.1f} s; not counted in any "
+        "request), max_batch {}\n",
+        ei.engine.empty() ? "?" : ei.engine, ei.model.empty() ? "?" : ei.model, ei.launch_s, ei.startup_s,
+        ei.max_batch);
+    auto& md = plan.info.metadata;
+    md.emplace_back("engine", ei.engine);
+    md.emplace_back("engine_model", ei.model);
+    md.emplace_back("engine_startup_s", fmt::format("{:.3f}", ei.startup_s));
+    md.emplace_back("engine_launch_s", fmt::format("{:.3f}", ei.launch_s));
+    md.emplace_back("engine_max_batch", std::to_string(ei.max_batch));
+    if (!ei.version.empty()) md.emplace_back("engine_version", ei.version);
+    if (!ei.device.empty()) md.emplace_back("engine_device", ei.device);
+    if (!ei.dtype.empty()) md.emplace_back("engine_dtype", ei.dtype);
+    net::ExecTransportOptions to;
+    to.read_timeout_ms = plan.load.client.read_timeout_ms;
+    to.on_fatal = [&runner](const std::string& reason) {
+      if (runner) runner->request_stop(reason);
+    };
+    plan.load.transport_factory = [e = engine.get(), to](net::EventLoop& loop) -> std::unique_ptr<net::Transport> {
+      return std::make_unique<net::ExecTransport>(loop, *e, to);
+    };
+  }
   try {
     runner = std::make_unique<loadgen::LoadRunner>(plan.base_url, std::move(specs), plan.load);
   } catch (const std::invalid_argument& e) {
@@ -151,6 +190,11 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
     outcome = runner->run();
   }
   const bool interrupted = g_stop_signal.load() != 0;
+  if (engine) {
+    runner.reset();  // its transports hold the adapter's pipes
+    const std::string how = engine->shutdown();
+    if (!how.empty()) fmt::print("Engine shut down ({})\n", how);
+  }
 
   loadgen::RunInfo info = plan.info;
   info.start_ns = outcome.start_ns;

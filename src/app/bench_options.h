@@ -10,6 +10,7 @@
 
 #include "loadgen/load_runner.h"
 #include "loadgen/run_info.h"
+#include "net/exec_transport.h"
 #include "net/http_client.h"
 #include "workload/synthetic_prompts.h"
 
@@ -35,6 +36,7 @@ struct BenchFlags {
   std::string result_dir, result_filename, save_requests;
   std::string percentile_metrics = "ttft,tpot,itl", metric_percentiles = "99";
   std::string threads = "1";
+  std::string engine_cmd, engine_startup_timeout = "600", engine_log;  // --backend exec
   std::string connect_timeout = "10", read_timeout = "60", request_timeout = "600", drain_timeout = "10";
 };
 
@@ -52,6 +54,8 @@ struct BenchPlan {
   std::string save_requests_path;
   bool dry_run = false;
   bool progress = true;
+  bool exec = false;              // --backend exec: requests go to an engine adapter process
+  net::ExecEngineOptions engine;  // when exec
 };
 
 void add_bench_flags(CLI::App& command, BenchFlags& flags, BenchScenario scenario);

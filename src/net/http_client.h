@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "net/transport.h"
+
 namespace llmbench::net {
 
 struct Url {
@@ -80,6 +82,9 @@ enum class FailureKind : uint8_t {
   kBodyTooLarge,
   kCancelled,
   kOther,
+  kAdapterExited,    // exec backend: the engine adapter exited or closed its stdout
+  kAdapterProtocol,  // exec backend: the adapter wrote a line that is not a known JSON message
+  kAdapterError,     // exec backend: the adapter answered the request with an error
 };
 const char* to_string(FailureKind kind);
 
@@ -106,18 +111,18 @@ class ResponseHandler {
 
 // Keep-alive connection pool to one origin. Not thread-safe: use from its loop's thread
 // (or post() to it).
-class HttpClient {
+class HttpClient : public Transport {
  public:
   HttpClient(EventLoop& loop, Url base_url, ClientOptions options);
-  ~HttpClient();
+  ~HttpClient() override;
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Starts a request now. `handler` must outlive on_complete. Returns an id usable with cancel().
-  uint64_t send(const HttpRequest& request, ResponseHandler* handler);
-  void cancel(uint64_t request_id);  // completes the request with kCancelled
-  void cancel_all();
-  size_t open_connections() const;
+  uint64_t send(const HttpRequest& request, ResponseHandler* handler) override;
+  void cancel(uint64_t request_id) override;  // completes the request with kCancelled
+  void cancel_all() override;
+  size_t open_connections() const override;
 
  private:
   struct Impl;
