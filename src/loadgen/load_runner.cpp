@@ -86,6 +86,7 @@ struct Slot final : net::ResponseHandler {
   void on_headers(int status_code, std::string_view content_type, int64_t arrived_ns) override;
   void on_body(std::string_view data, int64_t arrived_ns) override;
   void on_complete(const net::Outcome& outcome, int64_t end_ns) override;
+  void on_engine_first_token(int64_t engine_ns) override;
 };
 
 // One event loop, its thread's connections and records: closed-loop users w with w % count == id,
@@ -152,6 +153,12 @@ struct Shard {
 
 void Slot::on_sent(int64_t sent_ns) {
   runner->records[record].written_ns = sent_ns;
+}
+
+// The engine's own time to first token on the shared monotonic clock (exec backend adapters).
+void Slot::on_engine_first_token(int64_t engine_ns) {
+  auto& rec = runner->records[record];
+  if (rec.sent_ns != 0 && engine_ns > rec.sent_ns) rec.server_ttft_ns = engine_ns - rec.sent_ns;
 }
 
 void Slot::on_headers(int status_code, std::string_view content_type, int64_t arrived_ns) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <simdjson.h>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,7 +19,6 @@
 #include <cstring>
 #include <deque>
 #include <nlohmann/json.hpp>
-#include <simdjson.h>
 #include <thread>
 #include <unordered_map>
 
@@ -185,8 +185,7 @@ void ExecEngine::start(const ExecEngineOptions& options, const std::function<boo
   posix_spawnattr_setsigmask(&attr, &none);
   const char* argv[] = {"/bin/sh", "-c", options.command.c_str(), nullptr};
   const int64_t spawned_ns = now_ns();
-  const int rc =
-      ::posix_spawn(&pid_, "/bin/sh", &actions, &attr, const_cast<char* const*>(argv), environ);
+  const int rc = ::posix_spawn(&pid_, "/bin/sh", &actions, &attr, const_cast<char* const*>(argv), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(in_pipe[0]);
@@ -316,7 +315,7 @@ struct ExecTransport::Impl {
   int64_t last_line_ns = 0;
   std::string sse;  // reused per event
   simdjson::ondemand::parser parser;
-  simdjson::padded_string padded;
+  std::string scratch;  // the line being parsed, padded for simdjson
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
   Impl(EventLoop& l, ExecEngine& e, ExecTransportOptions o)
@@ -430,17 +429,21 @@ struct ExecTransport::Impl {
       }
     }
     read_buffer.erase(0, start);
-    if (read_buffer.size() > (16u << 20)) fatal(FailureKind::kAdapterProtocol, "adapter protocol error: a line longer than 16 MiB");
+    if (read_buffer.size() > (16u << 20))
+      fatal(FailureKind::kAdapterProtocol, "adapter protocol error: a line longer than 16 MiB");
   }
 
   void handle_line(std::string_view line, int64_t arrived_ns) {
     auto protocol_error = [&] { fatal(FailureKind::kAdapterProtocol, "adapter protocol error: " + line_head(line)); };
-    padded = simdjson::padded_string(line);
+    // A reused padded copy: no allocation per line once it has grown.
+    scratch.resize(line.size() + simdjson::SIMDJSON_PADDING);
+    std::memcpy(scratch.data(), line.data(), line.size());
     simdjson::ondemand::document doc;
     simdjson::ondemand::object obj;
-    if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) return protocol_error();
+    if (parser.iterate(scratch.data(), line.size(), scratch.size()).get(doc) || doc.get_object().get(obj))
+      return protocol_error();
     std::string_view type, id_text, text_json, finish;
-    int64_t tokens = 1, prompt_tokens = -1, completion_tokens = -1;
+    int64_t tokens = 1, prompt_tokens = -1, completion_tokens = -1, t_ns = 0;
     std::string message;
     bool has_id = false;
     for (auto field : obj) {
@@ -460,6 +463,8 @@ struct ExecTransport::Impl {
         if (value.raw_json_token().get(text_json)) return protocol_error();
         while (!text_json.empty() && text_json.back() == ' ') text_json.remove_suffix(1);
         if (text_json.empty() || text_json.front() != '"') text_json = {};
+      } else if (key == "t_ns") {
+        if (value.get_int64().get(t_ns)) t_ns = 0;
       } else if (key == "prompt_tokens") {
         if (value.get_int64().get(prompt_tokens)) return protocol_error();
       } else if (key == "completion_tokens") {
@@ -471,7 +476,7 @@ struct ExecTransport::Impl {
         if (!value.get_string().get(m)) message = std::string(m);
       }
     }
-    // raw_json_token spans stay valid: they point into `padded`.
+    // raw_json_token spans stay valid: they point into `scratch`.
     uint64_t id = 0;
     Pending* p = nullptr;
     if (has_id) {
@@ -487,6 +492,7 @@ struct ExecTransport::Impl {
       if (!p->got_first) {
         p->got_first = true;
         p->handler->on_headers(200, "text/event-stream", arrived_ns);
+        if (t_ns > 0) p->handler->on_engine_first_token(t_ns);
       }
       p->completion_tokens += tokens;
       sse.clear();
@@ -572,7 +578,9 @@ uint64_t ExecTransport::send(const HttpRequest& request, ResponseHandler* handle
   auto& im = *impl_;
   const uint64_t id = im.next_id++;
   auto fail_later = [&](FailureKind kind, std::string detail) {
-    asio::post(im.ioc, [handler, kind, detail = std::move(detail)] { handler->on_complete(Outcome{kind, detail, 0}, now_ns()); });
+    asio::post(im.ioc, [handler, kind, detail = std::move(detail)] {
+      handler->on_complete(Outcome{kind, detail, 0}, now_ns());
+    });
     return id;
   };
   if (!im.dead.empty()) return fail_later(FailureKind::kAdapterExited, im.dead);

@@ -31,11 +31,11 @@ struct ExecEngineOptions {
 // What the adapter's `ready` line said.
 struct ExecEngineInfo {
   std::string engine, model, version, device, dtype;
-  double startup_s = 0;        // the adapter's own load time
-  double launch_s = 0;         // spawn to ready as llmbench saw it
-  int64_t max_batch = 0;       // 0 if not given
-  int64_t monotonic_ns = 0;    // adapter clock at ready
-  int64_t ready_ns = 0;        // llmbench clock when the ready line arrived
+  double startup_s = 0;      // the adapter's own load time
+  double launch_s = 0;       // spawn to ready as llmbench saw it
+  int64_t max_batch = 0;     // 0 if not given
+  int64_t monotonic_ns = 0;  // adapter clock at ready
+  int64_t ready_ns = 0;      // llmbench clock when the ready line arrived
 };
 
 class ExecEngineError : public std::runtime_error {

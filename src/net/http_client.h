@@ -105,6 +105,9 @@ class ResponseHandler {
   }
   // Body bytes after de-chunking, in arrival order. `data` is valid only during the call.
   virtual void on_body(std::string_view data, int64_t arrived_ns) = 0;
+  // Engines that report their own stamps (the exec backend): the engine's steady-clock time of the
+  // first token, before the bytes that carry it are delivered through on_body.
+  virtual void on_engine_first_token(int64_t engine_ns) { (void)engine_ns; }
   // Exactly once per request, last.
   virtual void on_complete(const Outcome& outcome, int64_t end_ns) = 0;
 };

@@ -89,15 +89,24 @@ class ExecCli : public ::testing::Test {
   }
 
   std::vector<std::string> load_args(const std::string& adapter_args, int concurrency, int prompts, int max_tokens) {
-    return {"load",          "--backend",
-            "exec",          "--engine-cmd",
-            standin(adapter_args), "--concurrency",
-            std::to_string(concurrency), "--num-prompts",
-            std::to_string(prompts), "--random-input-len",
-            "8",             "--max-tokens",
-            std::to_string(max_tokens), "--save-result",
-            "--result-dir",  dir_.string(),
-            "--result-filename", "res.json",
+    return {"load",
+            "--backend",
+            "exec",
+            "--engine-cmd",
+            standin(adapter_args),
+            "--concurrency",
+            std::to_string(concurrency),
+            "--num-prompts",
+            std::to_string(prompts),
+            "--random-input-len",
+            "8",
+            "--max-tokens",
+            std::to_string(max_tokens),
+            "--save-result",
+            "--result-dir",
+            dir_.string(),
+            "--result-filename",
+            "res.json",
             "--no-progress"};
   }
 
@@ -128,14 +137,18 @@ TEST_F(ExecCli, LoadMeasuresTheStandInExactly) {
     const auto j = nlohmann::json::parse(line);
     ++lines;
     EXPECT_EQ(j.value("output_tokens", -1), 8) << line;
+    // The adapter's own first-token stamp, as a time since the send: at least its 30 ms.
+    ASSERT_TRUE(j["server_ttft_ns"].is_number()) << line;
+    EXPECT_GT(j["server_ttft_ns"].get<int64_t>(), 25'000'000) << line;
+    EXPECT_LT(j["server_ttft_ns"].get<int64_t>(), 300'000'000) << line;
   }
   EXPECT_EQ(lines, 14);  // 2 warm-ups + 12 measured
 }
 
 TEST_F(ExecCli, SingleRuns) {
-  const auto r = run({"single", "--backend", "exec", "--engine-cmd", standin("--ttft-ms 30 --itl-ms 5"),
-                      "--num-trials", "3", "--prompt", "Hello world", "--max-tokens", "5", "--save-result",
-                      "--result-dir", dir_.string(), "--result-filename", "single.json", "--no-progress"});
+  const auto r = run({"single", "--backend", "exec", "--engine-cmd", standin("--ttft-ms 30 --itl-ms 5"), "--num-trials",
+                      "3", "--prompt", "Hello world", "--max-tokens", "5", "--save-result", "--result-dir",
+                      dir_.string(), "--result-filename", "single.json", "--no-progress"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   for (const char* line : {"TTFT", "Tokens Generated"}) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << " missing in:\n" << r.out;

@@ -20,10 +20,10 @@ nlohmann::json request_line(const std::string& body, const std::string& id) {
 }
 
 TEST(ExecTranslation, TextPromptBodyBecomesARequestLine) {
-  const auto j = request_line(
-      R"({"model":"m","prompt":"Hello \"world\"","max_tokens":7,"min_tokens":7,"ignore_eos":true,)"
-      R"("temperature":0,"seed":3,"top_p":0.9,"stream":true,"stream_options":{"include_usage":true}})",
-      "42");
+  const auto j =
+      request_line(R"({"model":"m","prompt":"Hello \"world\"","max_tokens":7,"min_tokens":7,"ignore_eos":true,)"
+                   R"("temperature":0,"seed":3,"top_p":0.9,"stream":true,"stream_options":{"include_usage":true}})",
+                   "42");
   EXPECT_EQ(j["type"], "request");
   EXPECT_EQ(j["id"], "42");
   EXPECT_EQ(j["prompt"], "Hello \"world\"");
