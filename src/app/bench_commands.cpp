@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -18,6 +19,7 @@
 #include "app/command.h"
 #include "core/clock.h"
 #include "loadgen/load_runner.h"
+#include "net/exec_transport.h"
 #include "report/requests_jsonl.h"
 #include "report/result_json.h"
 #include "telemetry/telemetry_cli.h"
@@ -244,9 +246,48 @@ static void shift_telemetry_times(nlohmann::json& node, double shift_s) {
   }
 }
 
-BenchRunResult execute_bench_run(const BenchPlan& plan, const std::vector<workload::RequestSpec>& specs) {
+BenchRunResult execute_bench_run(const BenchPlan& given_plan, const std::vector<workload::RequestSpec>& specs) {
+  BenchPlan plan = given_plan;
   StopSignalScope signals;
+  // --backend exec: start the adapter once, before the clock starts; it is shut down (shutdown line,
+  // SIGTERM, SIGKILL) at the end, on Ctrl-C and on errors (the destructor).
+  std::unique_ptr<net::ExecEngine> engine;
   std::unique_ptr<loadgen::LoadRunner> runner;
+  if (plan.exec) {
+    plan.telemetry.scrape_server = false;  // an adapter has no /metrics; GPU sampling stays
+    engine = std::make_unique<net::ExecEngine>();
+    fmt::print("Starting engine: {}\n", plan.engine.command);
+    std::fflush(stdout);
+    try {
+      engine->start(plan.engine, [] { return g_stop_signal.load() != 0; });
+    } catch (const net::ExecEngineError& e) {
+      fmt::print(stderr, "llmbench: error: {}\n", e.what());
+      throw CliExit(g_stop_signal.load() != 0 ? 130 : 1);
+    }
+    const auto& ei = engine->info();
+    fmt::print(
+        "Engine {} ({}) ready: start-up {:.1f} s (adapter's own load time {:.1f} s; not counted in any "
+        "request), max_batch {}\n",
+        ei.engine.empty() ? "?" : ei.engine, ei.model.empty() ? "?" : ei.model, ei.launch_s, ei.startup_s,
+        ei.max_batch);
+    auto& md = plan.info.metadata;
+    md.emplace_back("engine", ei.engine);
+    md.emplace_back("engine_model", ei.model);
+    md.emplace_back("engine_startup_s", fmt::format("{:.3f}", ei.startup_s));
+    md.emplace_back("engine_launch_s", fmt::format("{:.3f}", ei.launch_s));
+    md.emplace_back("engine_max_batch", std::to_string(ei.max_batch));
+    if (!ei.version.empty()) md.emplace_back("engine_version", ei.version);
+    if (!ei.device.empty()) md.emplace_back("engine_device", ei.device);
+    if (!ei.dtype.empty()) md.emplace_back("engine_dtype", ei.dtype);
+    net::ExecTransportOptions to;
+    to.read_timeout_ms = plan.load.client.read_timeout_ms;
+    to.on_fatal = [&runner](const std::string& reason) {
+      if (runner) runner->request_stop(reason);
+    };
+    plan.load.transport_factory = [e = engine.get(), to](net::EventLoop& loop) -> std::unique_ptr<net::Transport> {
+      return std::make_unique<net::ExecTransport>(loop, *e, to);
+    };
+  }
   try {
     runner = std::make_unique<loadgen::LoadRunner>(plan.base_url, specs, plan.load);
   } catch (const std::invalid_argument& e) {
@@ -274,6 +315,11 @@ BenchRunResult execute_bench_run(const BenchPlan& plan, const std::vector<worklo
           r->request_stop(sig == SIGTERM ? "interrupted (SIGTERM)" : "interrupted (SIGINT)");
         });
     outcome = runner->run();
+  }
+  if (engine) {
+    runner.reset();  // its transports hold the adapter's pipes
+    const std::string how = engine->shutdown();
+    if (!how.empty()) fmt::print("Engine shut down ({})\n", how);
   }
   BenchRunResult result;
   result.interrupted = g_stop_signal.load() != 0;

@@ -191,8 +191,16 @@ void add_bench_flags(CLI::App& c, BenchFlags& f, BenchScenario scenario) {
   c.add_option("--port", f.port, "Server port when --base-url is not given")->capture_default_str();
   c.add_option("--endpoint", f.endpoint,
                "API path (default: /v1/completions, /v1/chat/completions or /generate_stream)");
-  c.add_option("--backend", f.backend, "API dialect: openai, openai-chat, tgi (vLLM's names: vllm, sglang, ...)")
+  c.add_option("--backend", f.backend,
+               "API dialect: openai, openai-chat, tgi (vLLM's names: vllm, sglang, ...), or exec (an in-process "
+               "engine behind a JSON-lines adapter, see --engine-cmd)")
       ->capture_default_str();
+  c.add_option("--engine-cmd", f.engine_cmd,
+               "With --backend exec: the adapter command (run with /bin/sh -c; docs/adapter-protocol.md)");
+  c.add_option("--engine-startup-timeout", f.engine_startup_timeout,
+               "With --backend exec: seconds the engine may take to report ready")
+      ->capture_default_str();
+  c.add_option("--engine-log", f.engine_log, "With --backend exec: append the adapter's stderr to this file");
   c.add_option("--model", f.model, "Model name sent in each request (omitted when empty)");
   c.add_option("--tokenizer", f.tokenizer, "Tokenizer name/path, recorded in the results");
   c.add_option("--api-key", f.api_key, "Bearer token (default: $OPENAI_API_KEY)");
@@ -314,10 +322,23 @@ BenchPlan resolve_bench_plan(const BenchFlags& f, BenchScenario scenario, const 
   auto& lo = plan.load;
   auto& syn = plan.synthetic;
 
-  // Target.
-  const auto backend = workload::parse_api_backend(f.backend);
+  // Target. `exec` sends OpenAI completions bodies, which the exec transport translates.
+  plan.exec = f.backend == "exec";
+  if (plan.exec) {
+    if (f.engine_cmd.find_first_not_of(" \t") == std::string::npos) usage("--backend exec: --engine-cmd is required");
+    if (!f.base_url.empty()) usage("--base-url: not used with --backend exec (the engine runs as --engine-cmd)");
+    if (!f.endpoint.empty()) usage("--endpoint: not used with --backend exec");
+    plan.engine.command = f.engine_cmd;
+    const double startup_s = parse_seconds("--engine-startup-timeout", f.engine_startup_timeout);
+    if (!(startup_s > 0)) usage("--engine-startup-timeout: must be > 0");
+    plan.engine.startup_timeout_ms = static_cast<int64_t>(startup_s * 1000);
+    plan.engine.stderr_path = f.engine_log;
+  } else if (!f.engine_cmd.empty() || !f.engine_log.empty()) {
+    usage("--engine-cmd / --engine-log: only with --backend exec");
+  }
+  const auto backend = workload::parse_api_backend(plan.exec ? std::string("openai") : f.backend);
   if (!backend) usage(fmt::format("--backend: unknown backend '{}' (use openai, openai-chat or tgi)", f.backend));
-  std::string url_text = f.base_url;
+  std::string url_text = plan.exec ? std::string("http://127.0.0.1:1") : f.base_url;
   if (url_text.empty()) {
     const int64_t port = parse_int("--port", f.port, 1);
     if (port > 65535) usage(fmt::format("--port: must be <= 65535, got {}", port));
@@ -450,6 +471,7 @@ BenchPlan resolve_bench_plan(const BenchFlags& f, BenchScenario scenario, const 
   syn.num_requests = static_cast<int32_t>(std::clamp<int64_t>(lo.num_prompts > 0 ? lo.num_prompts : 1000, 1, 1000000));
   lo.num_threads = static_cast<int32_t>(parse_int("--threads", f.threads, 1));
   if (lo.num_threads > 256) usage("--threads: must be <= 256");
+  if (plan.exec && lo.num_threads > 1) usage("--threads: the exec backend runs one adapter on one thread (use 1)");
   lo.drain_timeout_s = parse_double("--drain-timeout", f.drain_timeout);
   if (lo.drain_timeout_s < 0) usage("--drain-timeout: must be >= 0");
 
@@ -479,6 +501,11 @@ BenchPlan resolve_bench_plan(const BenchFlags& f, BenchScenario scenario, const 
   info.base_url = url->origin();
   info.endpoint = endpoint;
   info.backend = workload::to_string(*backend);
+  if (plan.exec) {
+    info.base_url = "exec";
+    info.backend = "exec";
+    info.metadata.emplace_back("engine_command", f.engine_cmd);
+  }
   info.model = f.model;
   info.tokenizer = f.tokenizer;
   info.dataset_name = syn.fixed_prompt ? "fixed" : "random";

@@ -10,6 +10,7 @@
 
 #include "loadgen/load_runner.h"
 #include "loadgen/run_info.h"
+#include "net/exec_transport.h"
 #include "net/http_client.h"
 #include "telemetry/telemetry_collector.h"
 #include "workload/dataset.h"
@@ -37,6 +38,7 @@ struct BenchFlags {
   std::string result_dir, result_filename, save_requests;
   std::string percentile_metrics = "ttft,tpot,itl", metric_percentiles = "99";
   std::string threads = "1";
+  std::string engine_cmd, engine_startup_timeout = "600", engine_log;  // --backend exec
   std::string connect_timeout = "10", read_timeout = "60", request_timeout = "600", drain_timeout = "10";
   // Datasets and repetitions (docs/workloads.md).
   std::string dataset_name, dataset_path, random_range_ratio, random_prefix_len, prompt_type, sharegpt_output_len;
@@ -62,8 +64,10 @@ struct BenchPlan {
   // Datasets: used unless --prompt gives a fixed text (then `synthetic` is used).
   bool use_dataset = true;
   workload::DatasetOptions dataset;
-  bool trace_replay = false;  // send request i at its JSONL timestamp offset
-  int32_t num_runs = 1;       // --num-runs: repeat the scenario and report mean and 95% CI
+  bool trace_replay = false;      // send request i at its JSONL timestamp offset
+  int32_t num_runs = 1;           // --num-runs: repeat the scenario and report mean and 95% CI
+  bool exec = false;              // --backend exec: requests go to an engine adapter process
+  net::ExecEngineOptions engine;  // when exec
 };
 
 void add_bench_flags(CLI::App& command, BenchFlags& flags, BenchScenario scenario);

@@ -41,6 +41,12 @@ const char* failure_kind_name(net::FailureKind kind) {
       return "cancelled";
     case net::FailureKind::kOther:
       return "other";
+    case net::FailureKind::kAdapterExited:
+      return "adapter_exited";
+    case net::FailureKind::kAdapterProtocol:
+      return "adapter_protocol";
+    case net::FailureKind::kAdapterError:
+      return "adapter_error";
   }
   return "other";
 }
@@ -80,6 +86,7 @@ struct Slot final : net::ResponseHandler {
   void on_headers(int status_code, std::string_view content_type, int64_t arrived_ns) override;
   void on_body(std::string_view data, int64_t arrived_ns) override;
   void on_complete(const net::Outcome& outcome, int64_t end_ns) override;
+  void on_engine_first_token(int64_t engine_ns) override;
 };
 
 // One event loop, its thread's connections and records: closed-loop users w with w % count == id,
@@ -91,7 +98,7 @@ struct Shard {
   const int count;
   const int32_t cap;  // this shard's share of max_concurrency (0 = none)
   net::EventLoop loop;
-  std::unique_ptr<net::HttpClient> client;
+  std::unique_ptr<net::Transport> client;
   std::shared_ptr<void> guard;
 
   std::deque<RequestRecord> records;
@@ -113,7 +120,11 @@ struct Shard {
 
   Shard(SharedRun& s, const net::Url& url, int shard_id, int shard_count, int32_t shard_cap)
       : shared(s), options(s.options), id(shard_id), count(shard_count), cap(shard_cap) {
-    client = std::make_unique<net::HttpClient>(loop, url, options.client);
+    if (options.transport_factory) {
+      client = options.transport_factory(loop);
+    } else {
+      client = std::make_unique<net::HttpClient>(loop, url, options.client);
+    }
     event_decoder = std::make_shared<net::EventDecoder>(workload::to_dialect(options.backend));
   }
   ~Shard() { client.reset(); }  // before the slots it may still call back
@@ -142,6 +153,12 @@ struct Shard {
 
 void Slot::on_sent(int64_t sent_ns) {
   runner->records[record].written_ns = sent_ns;
+}
+
+// The engine's own time to first token on the shared monotonic clock (exec backend adapters).
+void Slot::on_engine_first_token(int64_t engine_ns) {
+  auto& rec = runner->records[record];
+  if (rec.sent_ns != 0 && engine_ns > rec.sent_ns) rec.server_ttft_ns = engine_ns - rec.sent_ns;
 }
 
 void Slot::on_headers(int status_code, std::string_view content_type, int64_t arrived_ns) {
@@ -489,6 +506,7 @@ LoadRunner::LoadRunner(net::Url base_url, std::vector<workload::RequestSpec> spe
   for (int k = 0; k < threads; ++k) {
     const int32_t cap = o.max_concurrency > 0 ? o.max_concurrency / threads + (k < o.max_concurrency % threads) : 0;
     impl_->shards.push_back(std::make_unique<Shard>(shared, impl_->base_url, k, threads, cap));
+    for (const auto& request : shared.requests) impl_->shards.back()->client->prepare(request);
   }
 }
 

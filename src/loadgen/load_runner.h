@@ -9,6 +9,7 @@
 // see only the atomics in LiveCounters.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "loadgen/request_record.h"
 #include "loadgen/run_info.h"
 #include "net/http_client.h"
+#include "net/transport.h"
 #include "workload/api_backend.h"
 #include "workload/request_spec.h"
 
@@ -39,6 +41,9 @@ struct LoadOptions {
   // arrival i on thread w % n / i % n, --max-concurrency split evenly); each keeps its own
   // connections and records, merged after the run. Capped at the users / slots available.
   int32_t num_threads = 1;
+  // Makes each event loop's transport; empty: an HttpClient to the base URL with `client`. The
+  // exec backend passes one that binds its started adapter (and runs with one thread).
+  std::function<std::unique_ptr<net::Transport>(net::EventLoop&)> transport_factory;
 };
 
 // Live numbers for progress displays; written by the loop thread, read from anywhere.

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "net/transport.h"
+
 namespace llmbench::net {
 
 struct Url {
@@ -81,6 +83,9 @@ enum class FailureKind : uint8_t {
   kBodyTooLarge,
   kCancelled,
   kOther,
+  kAdapterExited,    // exec backend: the engine adapter exited or closed its stdout
+  kAdapterProtocol,  // exec backend: the adapter wrote a line that is not a known JSON message
+  kAdapterError,     // exec backend: the adapter answered the request with an error
 };
 const char* to_string(FailureKind kind);
 
@@ -101,24 +106,27 @@ class ResponseHandler {
   }
   // Body bytes after de-chunking, in arrival order. `data` is valid only during the call.
   virtual void on_body(std::string_view data, int64_t arrived_ns) = 0;
+  // Engines that report their own stamps (the exec backend): the engine's steady-clock time of the
+  // first token, before the bytes that carry it are delivered through on_body.
+  virtual void on_engine_first_token(int64_t engine_ns) { (void)engine_ns; }
   // Exactly once per request, last.
   virtual void on_complete(const Outcome& outcome, int64_t end_ns) = 0;
 };
 
 // Keep-alive connection pool to one origin. Not thread-safe: use from its loop's thread
 // (or post() to it).
-class HttpClient {
+class HttpClient : public Transport {
  public:
   HttpClient(EventLoop& loop, Url base_url, ClientOptions options);
-  ~HttpClient();
+  ~HttpClient() override;
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Starts a request now. `handler` must outlive on_complete. Returns an id usable with cancel().
-  uint64_t send(const HttpRequest& request, ResponseHandler* handler);
-  void cancel(uint64_t request_id);  // completes the request with kCancelled
-  void cancel_all();
-  size_t open_connections() const;
+  uint64_t send(const HttpRequest& request, ResponseHandler* handler) override;
+  void cancel(uint64_t request_id) override;  // completes the request with kCancelled
+  void cancel_all() override;
+  size_t open_connections() const override;
 
  private:
   struct Impl;

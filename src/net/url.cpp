@@ -128,6 +128,12 @@ const char* to_string(FailureKind kind) {
       return "cancelled";
     case FailureKind::kOther:
       return "other";
+    case FailureKind::kAdapterExited:
+      return "adapter_exited";
+    case FailureKind::kAdapterProtocol:
+      return "adapter_protocol";
+    case FailureKind::kAdapterError:
+      return "adapter_error";
   }
   return "unknown";
 }
