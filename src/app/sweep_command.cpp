@@ -3,6 +3,7 @@
 // highest rate/concurrency whose SLOs hold at a percentile). Flags: those of `load` plus the
 // sweep ones below; docs/workloads.md.
 #include "app/sweep_command.h"
+#include "telemetry/telemetry_cli.h"
 
 #include <fmt/format.h>
 
@@ -152,7 +153,8 @@ std::string default_sweep_path(const BenchPlan& plan, SweepDimension dim, bool s
   throw CliExit(2);
 }
 
-int run_sweep(CLI::App& cmd, const BenchFlags& flags, const SweepFlags& sf) {
+int run_sweep(CLI::App& cmd, const BenchFlags& flags, const SweepFlags& sf,
+              const telemetry::TelemetryOptions& telemetry_options) {
   if (!cmd.remaining().empty()) {
     fail_usage(
         fmt::format("unknown option or extra argument '{}' (see llmbench sweep --help)", cmd.remaining().front()));
@@ -237,6 +239,7 @@ int run_sweep(CLI::App& cmd, const BenchFlags& flags, const SweepFlags& sf) {
     f.request_rate = dim == SweepDimension::kRequestRate ? value_text(v, dim) : "";
     BenchPlan p = resolve_bench_plan(f, BenchScenario::kLoad, command_line, std::getenv("OPENAI_API_KEY"));
     p.info.metric_percentiles = base_plan.info.metric_percentiles;
+    p.telemetry = telemetry_options;
     return p;
   };
   const std::string pct = report::percentile_word(base_plan.info.metric_percentiles.front());
@@ -326,11 +329,13 @@ int run_sweep(CLI::App& cmd, const BenchFlags& flags, const SweepFlags& sf) {
 void add_sweep_command(CLI::App& app) {
   auto flags = std::make_shared<BenchFlags>();
   auto sf = std::make_shared<SweepFlags>();
+  auto telemetry_options = std::make_shared<telemetry::TelemetryOptions>();
   CLI::App* cmd = app.add_subcommand(
       "sweep",
       "Benchmark 2 over several concurrency levels or request rates (one load run each, one results file with a "
       "throughput-vs-latency table), or an SLO search for the highest rate/concurrency meeting --goodput SLOs");
   add_bench_flags(*cmd, *flags, BenchScenario::kLoad);
+  telemetry::add_telemetry_flags(*cmd, *telemetry_options);
   cmd->get_option("--concurrency")->description("Closed-loop concurrency levels to sweep, e.g. 1,2,4,8");
   cmd->get_option("--request-rate")->description("Open-loop request rates to sweep (req/s), e.g. 1,2,4 or inf");
   cmd->add_option("--concurrency-range", sf->concurrency_range, "Concurrency levels START:END[:xF|+S], e.g. 1:64:x2");
@@ -346,8 +351,8 @@ void add_sweep_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--sweep-file", sf->sweep_file,
                   "The sweep results file (default: sweep-<backend>-<dimension>-<model>-<date>.json in --result-dir)");
-  cmd->callback([cmd, flags, sf] {
-    const int code = run_sweep(*cmd, *flags, *sf);
+  cmd->callback([cmd, flags, sf, telemetry_options] {
+    const int code = run_sweep(*cmd, *flags, *sf, *telemetry_options);
     if (code != 0) throw CliExit(code);
   });
 }

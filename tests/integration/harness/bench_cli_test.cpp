@@ -48,6 +48,10 @@ class BenchCli : public ::testing::Test {
   // Runs llmbench with `args`; if signal_after_ms >= 0, sends SIGINT to it after that long.
   Result run(std::vector<std::string> args, int signal_after_ms = -1) {
     const std::string bin = std::string(LLMBENCH_BINARY_DIR) + "/src/app/llmbench";
+    // These tests count the requests their server sees: leave out the /metrics scrapes.
+    if (!args.empty() && (args[0] == "load" || args[0] == "single" || args[0] == "sweep")) {
+      args.insert(args.begin() + 1, "--no-server-metrics");
+    }
     const fs::path out_path = dir_ / "stdout.txt", err_path = dir_ / "stderr.txt";
     const pid_t pid = fork();
     if (pid == 0) {

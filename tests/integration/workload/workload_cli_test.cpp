@@ -50,6 +50,10 @@ class WorkloadCli : public ::testing::Test {
 
   Result run(std::vector<std::string> args) {
     const std::string bin = std::string(LLMBENCH_BINARY_DIR) + "/src/app/llmbench";
+    // These tests count the requests their server sees: leave out the /metrics scrapes.
+    if (!args.empty() && (args[0] == "load" || args[0] == "single" || args[0] == "sweep")) {
+      args.insert(args.begin() + 1, "--no-server-metrics");
+    }
     const fs::path out_path = dir_ / "stdout.txt", err_path = dir_ / "stderr.txt";
     const pid_t pid = fork();
     if (pid == 0) {
