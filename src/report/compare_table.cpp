@@ -55,7 +55,12 @@ std::vector<Column> columns() {
   auto ms_to_s = [](std::optional<double> v) { return v ? std::optional<double>(*v / 1e3) : std::nullopt; };
   return {
       {"TTFT (sec)", 3, true, [ms_to_s](const Json& r) { return ms_to_s(number(r, {"mean_ttft_ms"})); }},
-      {"Tokens/sec", 2, false, [](const Json& r) { return number(r, {"output_throughput"}); }},
+      // Aggregate output tokens/s under load; for `single` results, one request's tokens/s (mean of the trials).
+      {"Tokens/sec", 2, false,
+       [](const Json& r) {
+         auto v = number(r, {"output_throughput"});
+         return v ? v : number(r, {"llmbench", "single", "tokens_per_s", "mean"});
+       }},
       {"Req/s", 2, false, [](const Json& r) { return number(r, {"request_throughput"}); }},
       {"TTFT p99 (ms)", 1, true, [](const Json& r) { return number(r, {"p99_ttft_ms"}); }},
       {"TPOT mean (ms)", 2, true, [](const Json& r) { return number(r, {"mean_tpot_ms"}); }},
@@ -81,7 +86,8 @@ std::string notes_for(const Json& r) {
   if (c) parts.push_back(fmt::format("concurrency {:.0f}", *c));
   if (rate) parts.push_back(fmt::format("rate {:.4g}/s", *rate));
   if (completed) parts.push_back(fmt::format("{:.0f} requests", *completed));
-  if (const Json* model = find_path(r, {"model_id"}); model && model->is_string()) {
+  if (const Json* model = find_path(r, {"model_id"});
+      model && model->is_string() && !model->get<std::string>().empty()) {
     parts.push_back(model->get<std::string>());
   }
   if (const Json* partial = find_path(r, {"llmbench", "partial"}); partial && partial->is_boolean() && *partial) {
