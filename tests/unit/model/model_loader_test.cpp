@@ -1,6 +1,8 @@
 // Loading: configs, safetensors (single, sharded, bf16/fp16), dummy weights, and clear errors.
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -197,7 +199,15 @@ TEST_P(DummyTest, RealShapesAndWeightBytes) {
 
 INSTANTIATE_TEST_SUITE_P(Dummy, DummyTest,
                          ::testing::Values(DummyCase{"facebook/opt-125m", DType::kFloat32, 50272, 768, 12, 125.2},
-                                           DummyCase{"gpt2", DType::kBFloat16, 50257, 768, 12, 124.4}));
+                                           DummyCase{"gpt2", DType::kBFloat16, 50257, 768, 12, 124.4}),
+                         // Stable test names (ctest discovers them at build time and runs them by name).
+                         [](const ::testing::TestParamInfo<DummyCase>& info) {
+                           std::string name = info.param.name;
+                           for (char& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name + (info.param.dtype == DType::kFloat32 ? "_fp32" : "_bf16");
+                         });
 
 }  // namespace
 }  // namespace llmbench::engine

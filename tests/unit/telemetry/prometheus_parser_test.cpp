@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include <cmath>
 
 #include "test_data.h"
@@ -254,7 +256,15 @@ TEST_P(SampleExpositions, ParseCleanly) {
 INSTANTIATE_TEST_SUITE_P(Servers, SampleExpositions,
                          ::testing::Values(SampleFile{"vllm_v1.txt", 35}, SampleFile{"vllm_v0.txt", 12},
                                            SampleFile{"sglang.txt", 15}, SampleFile{"tgi.txt", 30},
-                                           SampleFile{"llamacpp.txt", 12}));
+                                           SampleFile{"llamacpp.txt", 12}),
+                         // Stable test names (ctest discovers them at build time and runs them by name).
+                         [](const ::testing::TestParamInfo<SampleFile>& info) {
+                           std::string name = info.param.file;
+                           for (char& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
 
 TEST(PrometheusParser, VllmSampleDetails) {
   Exposition e = parse_prometheus_text(read_sample("vllm_v1.txt"));
