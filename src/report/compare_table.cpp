@@ -49,24 +49,55 @@ struct Column {
   int decimals;
   bool lower_is_better;
   std::function<std::optional<double>(const Json&)> value;
+  std::string repetition_key = {};  // key in llmbench.repetitions.metrics (--num-runs), scaled as the column
+  double repetition_scale = 1.0;
 };
+
+struct Cell {
+  double value;
+  std::optional<double> ci_half_width;  // 95% CI across --num-runs repetitions
+};
+
+// The column's value; with --num-runs data, the mean across runs and its 95% CI half-width.
+std::optional<Cell> cell_value(const Column& column, const Json& r) {
+  if (!column.repetition_key.empty()) {
+    if (const Json* m = find_path(r, {"llmbench", "repetitions", "metrics"}); m && m->is_object()) {
+      auto it = m->find(column.repetition_key);
+      if (it != m->end() && it->is_object()) {
+        auto mean = number(*it, {"mean"});
+        auto low = number(*it, {"ci95_low"});
+        auto high = number(*it, {"ci95_high"});
+        if (mean) {
+          Cell c{*mean * column.repetition_scale, std::nullopt};
+          if (low && high) c.ci_half_width = (*high - *low) / 2.0 * column.repetition_scale;
+          return c;
+        }
+      }
+    }
+  }
+  auto v = column.value(r);
+  if (!v) return std::nullopt;
+  return Cell{*v, std::nullopt};
+}
 
 std::vector<Column> columns() {
   auto ms_to_s = [](std::optional<double> v) { return v ? std::optional<double>(*v / 1e3) : std::nullopt; };
   return {
-      {"TTFT (sec)", 3, true, [ms_to_s](const Json& r) { return ms_to_s(number(r, {"mean_ttft_ms"})); }},
+      {"TTFT (sec)", 3, true, [ms_to_s](const Json& r) { return ms_to_s(number(r, {"mean_ttft_ms"})); }, "mean_ttft_ms",
+       1e-3},
       // Aggregate output tokens/s under load; for `single` results, one request's tokens/s (mean of the trials).
       {"Tokens/sec", 2, false,
        [](const Json& r) {
          auto v = number(r, {"output_throughput"});
          return v ? v : number(r, {"llmbench", "single", "tokens_per_s", "mean"});
-       }},
-      {"Req/s", 2, false, [](const Json& r) { return number(r, {"request_throughput"}); }},
-      {"TTFT p99 (ms)", 1, true, [](const Json& r) { return number(r, {"p99_ttft_ms"}); }},
-      {"TPOT mean (ms)", 2, true, [](const Json& r) { return number(r, {"mean_tpot_ms"}); }},
-      {"ITL p99 (ms)", 2, true, [](const Json& r) { return number(r, {"p99_itl_ms"}); }},
-      {"E2E p50 (ms)", 1, true, [](const Json& r) { return number(r, {"median_e2el_ms"}); }},
-      {"E2E p99 (ms)", 1, true, [](const Json& r) { return number(r, {"p99_e2el_ms"}); }},
+       },
+       "output_throughput"},
+      {"Req/s", 2, false, [](const Json& r) { return number(r, {"request_throughput"}); }, "request_throughput"},
+      {"TTFT p99 (ms)", 1, true, [](const Json& r) { return number(r, {"p99_ttft_ms"}); }, "p99_ttft_ms"},
+      {"TPOT mean (ms)", 2, true, [](const Json& r) { return number(r, {"mean_tpot_ms"}); }, "mean_tpot_ms"},
+      {"ITL p99 (ms)", 2, true, [](const Json& r) { return number(r, {"p99_itl_ms"}); }, "p99_itl_ms"},
+      {"E2E p50 (ms)", 1, true, [](const Json& r) { return number(r, {"median_e2el_ms"}); }, "median_e2el_ms"},
+      {"E2E p99 (ms)", 1, true, [](const Json& r) { return number(r, {"p99_e2el_ms"}); }, "p99_e2el_ms"},
       {"Failed", 0, true, [](const Json& r) { return number(r, {"failed"}); }},
       {"Peak KV cache (%)", 1, true,
        [](const Json& r) {
@@ -116,15 +147,16 @@ std::string render_compare_table(const std::vector<ResultFile>& runs, TableForma
   for (size_t i = 0; i < runs.size(); ++i) {
     std::vector<std::string> row{run_label(runs[i])};
     for (size_t c : used) {
-      auto v = cols[c].value(runs[i].result);
+      auto v = cell_value(cols[c], runs[i].result);
       if (!v) {
         row.push_back("n/a");
         continue;
       }
-      std::string cell = fmt::format("{:.{}f}", *v, cols[c].decimals);
-      auto base = cols[c].value(runs[0].result);
-      if (show_deltas && i > 0 && base && *base != 0.0) {
-        double pct = (*v - *base) / std::fabs(*base) * 100.0;
+      std::string cell = fmt::format("{:.{}f}", v->value, cols[c].decimals);
+      if (v->ci_half_width) cell += fmt::format(" ± {:.{}f}", *v->ci_half_width, cols[c].decimals);
+      auto base = cell_value(cols[c], runs[0].result);
+      if (show_deltas && i > 0 && base && base->value != 0.0) {
+        double pct = (v->value - base->value) / std::fabs(base->value) * 100.0;
         cell += fmt::format(" ({:+.1f}%)", pct);
       }
       row.push_back(cell);

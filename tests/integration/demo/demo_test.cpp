@@ -37,8 +37,8 @@ TEST(Demo, ShortDemoWritesEveryFileAndServerTelemetryShowsTheKvCache) {
   ASSERT_TRUE(fs::is_directory(root));
   fs::path dir;
   for (const auto& e : fs::directory_iterator(root)) dir = e.path();  // results/<timestamp>/
-  for (const char* f : {"single.json", "single.jsonl", "load_c1.json", "load_c1.jsonl", "load_c4.json",
-                        "load_c4.jsonl", "summary.md", "report.html"}) {
+  for (const char* f : {"single.json", "single.jsonl", "load_c1.json", "load_c1.jsonl", "load_c4.json", "load_c4.jsonl",
+                        "summary.md", "report.html"}) {
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   }
   const auto result = nlohmann::json::parse(std::ifstream(dir / "load_c4.json"));
@@ -48,8 +48,8 @@ TEST(Demo, ShortDemoWritesEveryFileAndServerTelemetryShowsTheKvCache) {
 
   const auto& kv = result["llmbench"]["telemetry"]["server"]["normalized"]["kv_cache_usage"];
   ASSERT_TRUE(kv.is_object()) << result["llmbench"]["telemetry"].dump(1);
-  EXPECT_GT(kv["peak"].get<double>(), 0.0) << kv.dump();   // in use under load
-  EXPECT_EQ(kv["last"].get<double>(), 0.0) << kv.dump();   // the "after" scrape: all blocks freed
+  EXPECT_GT(kv["peak"].get<double>(), 0.0) << kv.dump();  // in use under load
+  EXPECT_EQ(kv["last"].get<double>(), 0.0) << kv.dump();  // the "after" scrape: all blocks freed
   const auto& running = result["llmbench"]["telemetry"]["server"]["normalized"]["requests_running"];
   EXPECT_EQ(running["last"].get<double>(), 0.0) << running.dump();
   fs::remove_all(root);

@@ -61,6 +61,18 @@ TEST_F(ResultDir, CompareShowsValuesAndDeltasAgainstTheFirstRun) {
   EXPECT_EQ(text.find('%'), std::string::npos) << text;
 }
 
+TEST_F(ResultDir, RepeatedRunsShowTheMeanAndConfidenceInterval) {
+  auto a = write("a.json", R"({"completed": 4, "mean_ttft_ms": 99.0, "output_throughput": 10.0,
+    "llmbench": {"repetitions": {"runs": 3, "metrics": {
+      "mean_ttft_ms": {"mean": 100.0, "ci95_low": 90.0, "ci95_high": 110.0},
+      "output_throughput": {"mean": 50.0, "ci95_low": 40.0, "ci95_high": 60.0}}}}})");
+  auto b = write("b.json", R"({"completed": 4, "mean_ttft_ms": 200.0, "output_throughput": 100.0})");
+  auto table = render_compare_table(load_result_files({a, b}), TableFormat::kMarkdown);
+  // The mean across runs (not the last run's 99 ms) with its half-width, in the column's unit.
+  EXPECT_NE(table.find("| a | 0.100 ± 0.010 | 50.00 ± 10.00 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| b | 0.200 (+100.0%) | 100.00 (+100.0%) |"), std::string::npos) << table;
+}
+
 TEST_F(ResultDir, HtmlReportIsSelfContainedAndEscapesScriptEnds) {
   auto a = write("a.json", R"({"completed": 1, "label": "x</script><b>y"})");
   std::string html = render_html_report(load_result_files({a}), "t <1>");
