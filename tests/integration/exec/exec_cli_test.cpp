@@ -131,6 +131,14 @@ TEST_F(ExecCli, LoadMeasuresTheStandInExactly) {
   EXPECT_LT(ttft, 300);
   EXPECT_GT(itl, 3);  // and 5 ms between tokens
   EXPECT_LT(itl, 60);
+  // The adapter's output delay (our first-token receive stamp minus its own stamp), summarized.
+  const auto& delay = result["llmbench"]["adapter_output_delay"];
+  ASSERT_TRUE(delay.is_object()) << result["llmbench"].dump(1);
+  EXPECT_EQ(delay["requests"], 12);
+  EXPECT_GE(delay["median_ms"].get<double>(), 0.0);
+  EXPECT_LT(delay["median_ms"].get<double>(), 50.0);  // a pipe and a JSON line, even on a loaded machine
+  EXPECT_GE(delay["p99_ms"].get<double>(), delay["median_ms"].get<double>());
+  EXPECT_NE(r.out.find("Adapter output delay"), std::string::npos) << r.out;
   std::ifstream jsonl(dir_ / "req.jsonl");
   int lines = 0;
   for (std::string line; std::getline(jsonl, line);) {
