@@ -36,6 +36,7 @@ struct ServeArgs {
   int max_num_seqs = 256;
   int max_num_batched_tokens = 2048;
   std::string kv_cache_memory;
+  std::string kv_cache_dtype = "auto";
   int block_size = 16;
   std::string api_key;
   uint64_t seed = 0;
@@ -125,6 +126,7 @@ int run_serve(ServeArgs a) {
   eo.load.model = a.model;
   eo.load.load_format = a.load_format;
   eo.load.dtype = parse_dtype(a.dtype);
+  eo.load.kv_cache_dtype = a.kv_cache_dtype;
   eo.load.seed = a.seed;
   eo.load.num_threads = a.threads;
   eo.max_num_seqs = a.max_num_seqs;
@@ -184,6 +186,10 @@ CLI::App* add_serve_command(CLI::App& root) {
   cmd->add_option("--max-num-batched-tokens", args->max_num_batched_tokens, "Most tokens in one step")
       ->capture_default_str();
   cmd->add_option("--kv-cache-memory", args->kv_cache_memory, "KV cache size in bytes (512MiB, 1GiB, ...)");
+  cmd->add_option("--kv-cache-dtype", args->kv_cache_dtype,
+                  "KV cache element type: auto (bfloat16 with bf16 weights, else float32), float32 or bfloat16")
+      ->check(CLI::IsMember({"auto", "float32", "bfloat16"}))
+      ->capture_default_str();
   cmd->add_option("--block-size", args->block_size, "Tokens per KV-cache block")->capture_default_str();
   cmd->add_option("--api-key", args->api_key, "Require \"Authorization: Bearer <key>\" (or env VLLM_API_KEY)");
   cmd->add_option("--seed", args->seed, "Seed of dummy weights")->capture_default_str();

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <stdexcept>
 
@@ -35,10 +36,6 @@ CpuFeatures detect_cpu_features() {
   return f;
 }
 
-void PackedMatrix::Free::operator()(void* p) const {
-  std::free(p);
-}
-
 PackedMatrix::PackedMatrix(int n, int k, DType dtype) : n_(n), k_(k), dtype_(dtype) {
   if (n <= 0 || k <= 0) throw std::invalid_argument("PackedMatrix: empty shape");
   if (dtype != DType::kFloat32 && dtype != DType::kBFloat16) {
@@ -47,11 +44,7 @@ PackedMatrix::PackedMatrix(int n, int k, DType dtype) : n_(n), k_(k), dtype_(dty
   k_pad_ = dtype == DType::kFloat32 ? k : (k + 1) / 2 * 2;
   panels_ = (n + kPanel - 1) / kPanel;
   elements_ = static_cast<size_t>(panels_) * kPanel * k_pad_;
-  size_t bytes = (this->bytes() + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  std::memset(p, 0, bytes);
-  data_.reset(p);
+  data_ = allocate_huge_page_buffer((this->bytes() + 63) / 64 * 64);
 }
 
 void PackedMatrix::set(int n, int k, float value) {
@@ -172,6 +165,32 @@ void pv_accumulate_scalar(const float* p, const float* v, int n, int d, float* o
   }
 }
 
+void qk_scores_bf16_scalar(const float* q, const uint16_t* k_t, int n, int d, int ldk, float scale, float* out) {
+  for (int j = 0; j < n; ++j) out[j] = 0.0f;
+  for (int i = 0; i < d; ++i) {
+    const float qi = q[i];
+    const uint16_t* row = k_t + static_cast<size_t>(i) * ldk;
+    for (int j = 0; j < n; ++j) out[j] += qi * bf16_to_float(row[j]);
+  }
+  for (int j = 0; j < n; ++j) out[j] *= scale;
+}
+
+void pv_accumulate_bf16_scalar(const float* p, const uint16_t* v, int n, int d, float* out) {
+  for (int j = 0; j < n; ++j) {
+    for (int i = 0; i < d; ++i) out[i] += p[j] * bf16_to_float(v[static_cast<size_t>(j) * d + i]);
+  }
+}
+
+float exp_weights_scalar(const float* x, int n, float max, float inv_t, float* out) {
+  float sum = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    const float v = x[i];
+    out[i] = v > -std::numeric_limits<float>::infinity() ? std::exp((v - max) * inv_t) : 0.0f;  // false for NaN
+    sum += out[i];
+  }
+  return sum;
+}
+
 void softmax_scalar(float* x, int n) {
   float m = x[0];
   for (int i = 1; i < n; ++i) m = std::max(m, x[i]);
@@ -204,8 +223,18 @@ float stream_sum_scalar(const float* x, size_t n) {
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels k{"scalar",       gemm_f32_scalar,  gemm_bf16_scalar, qk_scores_scalar, pv_accumulate_scalar,
-                         softmax_scalar, gelu_tanh_scalar, stream_sum_scalar};
+  static const Kernels k{"scalar",
+                         gemm_f32_scalar,
+                         gemm_bf16_scalar,
+                         qk_scores_scalar,
+                         pv_accumulate_scalar,
+                         qk_scores_bf16_scalar,
+                         pv_accumulate_bf16_scalar,
+                         softmax_scalar,
+                         gelu_tanh_scalar,
+                         stream_sum_scalar,
+                         exp_weights_scalar,
+                         pack_activations_bf16};
   return k;
 }
 

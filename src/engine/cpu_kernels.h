@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "engine/huge_page_buffer.h"
 #include "engine/model_runner.h"
 
 namespace llmbench::engine::cpu {
@@ -59,13 +60,10 @@ class PackedMatrix {
   void fill_group_random(int g, uint64_t key, float std);
 
  private:
-  struct Free {
-    void operator()(void* p) const;
-  };
   int n_ = 0, k_ = 0, k_pad_ = 0, panels_ = 0;
   DType dtype_ = DType::kFloat32;
   size_t elements_ = 0;
-  std::unique_ptr<void, Free> data_;
+  HugePageBuffer data_;
 };
 
 enum class Epilogue : uint8_t { kNone, kRelu };
@@ -92,12 +90,20 @@ struct Kernels {
   void (*qk_scores)(const float* q, const float* k_t, int n, int d, int ldk, float scale, float* out) = nullptr;
   // out[0..d) += sum_j p[j] * v[j*d .. j*d+d)
   void (*pv_accumulate)(const float* p, const float* v, int n, int d, float* out) = nullptr;
+  // The same two over a bf16 KV cache (K and V as bf16 bit patterns; q, p, out and sums in fp32).
+  void (*qk_scores_bf16)(const float* q, const uint16_t* k_t, int n, int d, int ldk, float scale, float* out) = nullptr;
+  void (*pv_accumulate_bf16)(const float* p, const uint16_t* v, int n, int d, float* out) = nullptr;
   // x = exp(x - max) / sum
   void (*softmax)(float* x, int n) = nullptr;
   // x = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (gelu_new)
   void (*gelu_tanh)(float* x, size_t n) = nullptr;
   // Sum of n floats, read as one stream (the memory-bandwidth probe of bench/decode_roofline).
   float (*stream_sum)(const float* x, size_t n) = nullptr;
+  // Sampling weights: out[i] = exp((x[i] - max) * inv_t), exactly 0 where x[i] is -inf or NaN;
+  // returns their sum. max must be the largest finite x.
+  float (*exp_weights)(const float* x, int n, float max, float inv_t, float* out) = nullptr;
+  // Rounds rows of fp32 activations to bf16 pairs for the bf16 GEMM (see pack_activations_bf16).
+  void (*pack_bf16)(const float* x, int rows, int k, int ldx, uint32_t* out, int k_pad) = nullptr;
 };
 
 const Kernels& scalar_kernels();
@@ -106,7 +112,8 @@ const Kernels* avx512_kernels();
 // The fastest kernels this CPU supports.
 const Kernels& best_kernels();
 
-// Rounds rows of fp32 activations to bf16 pairs (zero-padding K to k_pad) for the bf16 GEMM.
+// Rounds rows of fp32 activations to bf16 pairs (round to nearest even, zero-padding K to k_pad)
+// for the bf16 GEMM: row r becomes out[r * k_pad / 2 ..], pair i = x[2i] | x[2i + 1] << 16.
 void pack_activations_bf16(const float* x, int rows, int k, int ldx, uint32_t* out, int k_pad);
 
 namespace detail {

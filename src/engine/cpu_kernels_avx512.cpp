@@ -25,6 +25,22 @@ inline __mmask16 column_mask(int valid) {
   return valid >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << valid) - 1u);
 }
 
+// Spreads the prefetch of `lines` cache lines from `pf` over `iterations` loop iterations, so that
+// while a weight group is reused from L2 by its later row tiles, the next group streams in from
+// memory instead of stalling the first tile that reads it.
+struct SpreadPrefetch {
+  const char* pf;
+  int lines, iterations, acc = 0, next = 0;
+  inline void step() {
+    acc += lines;
+    while (acc >= iterations && next < lines) {
+      _mm_prefetch(pf + static_cast<size_t>(next) * 64, _MM_HINT_T1);
+      ++next;
+      acc -= iterations;
+    }
+  }
+};
+
 template <int MR, int NP>
 inline void store_tile(const GemmArgs& a, int row0, int col0, __m512 (&acc)[MR][NP]) {
   const int n_total = a.w->n();
@@ -44,7 +60,7 @@ inline void store_tile(const GemmArgs& a, int row0, int col0, __m512 (&acc)[MR][
 }
 
 template <int MR, int NP>
-void tile_f32(const GemmArgs& a, int row0, int g) {
+void tile_f32(const GemmArgs& a, int row0, int g, const char* pf, int pf_lines) {
   const PackedMatrix& w = *a.w;
   const int k_pad = w.k_pad();
   const float* wg = static_cast<const float*>(w.data()) + static_cast<size_t>(g) * PackedMatrix::kGroupColumns * k_pad;
@@ -52,7 +68,9 @@ void tile_f32(const GemmArgs& a, int row0, int g) {
   __m512 acc[MR][NP];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_setzero_ps();
+  SpreadPrefetch spread{pf, pf_lines, k_pad};
   for (int k = 0; k < k_pad; ++k) {
+    spread.step();
     const float* wk = wg + static_cast<size_t>(k) * NP * 16;
     _mm_prefetch(reinterpret_cast<const char*>(wk + 16 * NP * 16), _MM_HINT_T0);
     __m512 wv[NP];
@@ -66,7 +84,7 @@ void tile_f32(const GemmArgs& a, int row0, int g) {
 }
 
 template <int MR, int NP>
-__attribute__((target("avx512bf16"))) void tile_bf16(const GemmArgs& a, int row0, int g) {
+__attribute__((target("avx512bf16"))) void tile_bf16(const GemmArgs& a, int row0, int g, const char* pf, int pf_lines) {
   const PackedMatrix& w = *a.w;
   const int k_pairs = w.k_pad() / 2;
   const uint16_t* wg =
@@ -75,7 +93,9 @@ __attribute__((target("avx512bf16"))) void tile_bf16(const GemmArgs& a, int row0
   __m512 acc[MR][NP];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_setzero_ps();
+  SpreadPrefetch spread{pf, pf_lines, k_pairs};
   for (int kk = 0; kk < k_pairs; ++kk) {
+    spread.step();
     const uint16_t* wk = wg + static_cast<size_t>(kk) * NP * 32;
     _mm_prefetch(reinterpret_cast<const char*>(wk + 16 * NP * 32), _MM_HINT_T0);
     __m512bh wv[NP];
@@ -90,7 +110,7 @@ __attribute__((target("avx512bf16"))) void tile_bf16(const GemmArgs& a, int row0
 
 // bf16 weights on AVX-512 CPUs without AVX512_BF16: widen to fp32 (exact) and FMA.
 template <int MR, int NP>
-void tile_bf16_widen(const GemmArgs& a, int row0, int g) {
+void tile_bf16_widen(const GemmArgs& a, int row0, int g, const char* pf, int pf_lines) {
   const PackedMatrix& w = *a.w;
   const int k_pairs = w.k_pad() / 2;
   const uint16_t* wg =
@@ -99,7 +119,9 @@ void tile_bf16_widen(const GemmArgs& a, int row0, int g) {
   __m512 acc[MR][NP];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_setzero_ps();
+  SpreadPrefetch spread{pf, pf_lines, k_pairs};
   for (int kk = 0; kk < k_pairs; ++kk) {
+    spread.step();
     const uint16_t* wk = wg + static_cast<size_t>(kk) * NP * 32;
     __m512 w_even[NP], w_odd[NP];
     for (int j = 0; j < NP; ++j) {
@@ -123,59 +145,78 @@ void tile_bf16_widen(const GemmArgs& a, int row0, int g) {
 enum class Variant { kF32, kBf16, kBf16Widen };
 
 template <Variant V, int MR, int NP>
-inline void tile(const GemmArgs& a, int row0, int g) {
+inline void tile(const GemmArgs& a, int row0, int g, const char* pf, int pf_lines) {
   if constexpr (V == Variant::kF32) {
-    tile_f32<MR, NP>(a, row0, g);
+    tile_f32<MR, NP>(a, row0, g, pf, pf_lines);
   } else if constexpr (V == Variant::kBf16) {
-    tile_bf16<MR, NP>(a, row0, g);
+    tile_bf16<MR, NP>(a, row0, g, pf, pf_lines);
   } else {
-    tile_bf16_widen<MR, NP>(a, row0, g);
+    tile_bf16_widen<MR, NP>(a, row0, g, pf, pf_lines);
   }
 }
 
 template <Variant V, int MR>
-inline void tile_rows(const GemmArgs& a, int row0, int g, int np) {
+inline void tile_rows(const GemmArgs& a, int row0, int g, int np, const char* pf, int pf_lines) {
   switch (np) {
     case 1:
-      tile<V, MR, 1>(a, row0, g);
+      tile<V, MR, 1>(a, row0, g, pf, pf_lines);
       break;
     case 2:
-      tile<V, MR, 2>(a, row0, g);
+      tile<V, MR, 2>(a, row0, g, pf, pf_lines);
       break;
     case 3:
-      tile<V, MR, 3>(a, row0, g);
+      tile<V, MR, 3>(a, row0, g, pf, pf_lines);
       break;
     default:
-      tile<V, MR, 4>(a, row0, g);
+      tile<V, MR, 4>(a, row0, g, pf, pf_lines);
       break;
   }
 }
 
+// Rows are split into ceil(rows / kMaxRows) tiles of near-equal height (32 rows: 6,6,5,5,5,5
+// rather than 6,6,6,6,6,2), and each group's weights are read from memory once, by its first tile.
 template <Variant V>
 void gemm(const GemmArgs& a) {
+  const PackedMatrix& w = *a.w;
+  const size_t elem_bytes = V == Variant::kF32 ? 4 : 2;
+  const int tiles = (a.rows + kMaxRows - 1) / kMaxRows;
   for (int g = a.group_begin; g < a.group_end; ++g) {
-    const int np = a.w->group_panels(g);
-    for (int r = 0; r < a.rows; r += kMaxRows) {
-      switch (a.rows - r < kMaxRows ? a.rows - r : kMaxRows) {
+    const int np = w.group_panels(g);
+    const char* next = nullptr;
+    int next_lines = 0;
+    if (tiles > 1 && g + 1 < a.group_end) {
+      next = static_cast<const char*>(w.data()) +
+             static_cast<size_t>(g + 1) * PackedMatrix::kGroupColumns * w.k_pad() * elem_bytes;
+      next_lines = static_cast<int>(static_cast<size_t>(w.group_panels(g + 1)) * PackedMatrix::kPanel * w.k_pad() *
+                                    elem_bytes / 64);
+    }
+    int row0 = 0;
+    for (int t = 0; t < tiles; ++t) {
+      const int mr = a.rows / tiles + (t < a.rows % tiles ? 1 : 0);
+      const int first = static_cast<int>(static_cast<int64_t>(next_lines) * t / tiles);
+      const int last = static_cast<int>(static_cast<int64_t>(next_lines) * (t + 1) / tiles);
+      const char* pf = next + static_cast<size_t>(first) * 64;
+      switch (mr) {
         case 1:
-          tile_rows<V, 1>(a, r, g, np);
+          tile_rows<V, 1>(a, row0, g, np, pf, last - first);
           break;
         case 2:
-          tile_rows<V, 2>(a, r, g, np);
+          tile_rows<V, 2>(a, row0, g, np, pf, last - first);
           break;
         case 3:
-          tile_rows<V, 3>(a, r, g, np);
+          tile_rows<V, 3>(a, row0, g, np, pf, last - first);
           break;
         case 4:
-          tile_rows<V, 4>(a, r, g, np);
+          tile_rows<V, 4>(a, row0, g, np, pf, last - first);
           break;
         case 5:
-          tile_rows<V, 5>(a, r, g, np);
+          tile_rows<V, 5>(a, row0, g, np, pf, last - first);
           break;
         default:
-          tile_rows<V, 6>(a, r, g, np);
+          tile_rows<V, 6>(a, row0, g, np, pf, last - first);
           break;
       }
+      row0 += mr;
     }
   }
 }
@@ -207,37 +248,100 @@ inline __m512 exp_ps(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
-// 16 keys per vector: no horizontal sums, thanks to the transposed K tile.
-void qk_scores_avx512(const float* q, const float* k_t, int n, int d, int ldk, float scale, float* out) {
+// Loads 16 (or the first `m`) K or V elements as fp32: floats as they are, bf16 widened exactly.
+inline __m512 load16(const float* p, __mmask16 m) {
+  return _mm512_maskz_loadu_ps(m, p);
+}
+inline __m512 load16(const uint16_t* p, __mmask16 m) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+
+// 16 keys per vector: no horizontal sums, thanks to the transposed K tile. Eight independent FMA
+// chains over d, so the loop runs at FMA throughput rather than at one chain's latency.
+template <class T>
+void qk_scores(const float* q, const T* k_t, int n, int d, int ldk, float scale, float* out) {
   for (int j0 = 0; j0 < n; j0 += 16) {
     const __mmask16 m = column_mask(n - j0);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512 acc[8];
+    for (int u = 0; u < 8; ++u) acc[u] = _mm512_setzero_ps();
     int i = 0;
-    for (; i + 2 <= d; i += 2) {
-      acc0 = _mm512_fmadd_ps(_mm512_set1_ps(q[i]), _mm512_maskz_loadu_ps(m, k_t + static_cast<size_t>(i) * ldk + j0),
-                             acc0);
-      acc1 = _mm512_fmadd_ps(_mm512_set1_ps(q[i + 1]),
-                             _mm512_maskz_loadu_ps(m, k_t + static_cast<size_t>(i + 1) * ldk + j0), acc1);
+    for (; i + 8 <= d; i += 8) {
+      for (int u = 0; u < 8; ++u) {
+        acc[u] =
+            _mm512_fmadd_ps(_mm512_set1_ps(q[i + u]), load16(k_t + static_cast<size_t>(i + u) * ldk + j0, m), acc[u]);
+      }
     }
-    if (i < d)
-      acc0 = _mm512_fmadd_ps(_mm512_set1_ps(q[i]), _mm512_maskz_loadu_ps(m, k_t + static_cast<size_t>(i) * ldk + j0),
-                             acc0);
-    _mm512_mask_storeu_ps(out + j0, m, _mm512_mul_ps(_mm512_add_ps(acc0, acc1), _mm512_set1_ps(scale)));
+    for (; i < d; ++i)
+      acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(q[i]), load16(k_t + static_cast<size_t>(i) * ldk + j0, m), acc[0]);
+    const __m512 s01 = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+    const __m512 s23 = _mm512_add_ps(_mm512_add_ps(acc[4], acc[5]), _mm512_add_ps(acc[6], acc[7]));
+    _mm512_mask_storeu_ps(out + j0, m, _mm512_mul_ps(_mm512_add_ps(s01, s23), _mm512_set1_ps(scale)));
   }
 }
 
+// out[i0, i0 + 16 NV) += sum_j p[j] v[j]: even and odd j in separate accumulators (2 NV chains).
+template <int NV, class T>
+inline void pv_chunk(const float* p, const T* v, int n, int d, int i0, float* out) {
+  constexpr __mmask16 kAll = 0xffff;
+  __m512 even[NV], odd[NV];
+  for (int u = 0; u < NV; ++u) {
+    even[u] = _mm512_loadu_ps(out + i0 + 16 * u);
+    odd[u] = _mm512_setzero_ps();
+  }
+  int j = 0;
+  for (; j + 2 <= n; j += 2) {
+    const __m512 p0 = _mm512_set1_ps(p[j]), p1 = _mm512_set1_ps(p[j + 1]);
+    const T* v0 = v + static_cast<size_t>(j) * d + i0;
+    for (int u = 0; u < NV; ++u) {
+      even[u] = _mm512_fmadd_ps(p0, load16(v0 + 16 * u, kAll), even[u]);
+      odd[u] = _mm512_fmadd_ps(p1, load16(v0 + d + 16 * u, kAll), odd[u]);
+    }
+  }
+  if (j < n) {
+    const __m512 p0 = _mm512_set1_ps(p[j]);
+    for (int u = 0; u < NV; ++u)
+      even[u] = _mm512_fmadd_ps(p0, load16(v + static_cast<size_t>(j) * d + i0 + 16 * u, kAll), even[u]);
+  }
+  for (int u = 0; u < NV; ++u) _mm512_storeu_ps(out + i0 + 16 * u, _mm512_add_ps(even[u], odd[u]));
+}
+
+template <class T>
+void pv_accumulate(const float* p, const T* v, int n, int d, float* out) {
+  int i0 = 0;
+  for (; i0 + 64 <= d; i0 += 64) pv_chunk<4>(p, v, n, d, i0, out);
+  switch ((d - i0) / 16) {
+    case 3:
+      pv_chunk<3>(p, v, n, d, i0, out);
+      break;
+    case 2:
+      pv_chunk<2>(p, v, n, d, i0, out);
+      break;
+    case 1:
+      pv_chunk<1>(p, v, n, d, i0, out);
+      break;
+    default:
+      break;
+  }
+  i0 += (d - i0) / 16 * 16;
+  for (int j = 0; j < n && i0 < d; ++j) {  // head_dim not a multiple of 16
+    const __mmask16 m = column_mask(d - i0);
+    const __m512 acc = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), load16(v + static_cast<size_t>(j) * d + i0, m),
+                                       _mm512_maskz_loadu_ps(m, out + i0));
+    _mm512_mask_storeu_ps(out + i0, m, acc);
+  }
+}
+
+void qk_scores_avx512(const float* q, const float* k_t, int n, int d, int ldk, float scale, float* out) {
+  qk_scores(q, k_t, n, d, ldk, scale, out);
+}
+void qk_scores_bf16_avx512(const float* q, const uint16_t* k_t, int n, int d, int ldk, float scale, float* out) {
+  qk_scores(q, k_t, n, d, ldk, scale, out);
+}
 void pv_accumulate_avx512(const float* p, const float* v, int n, int d, float* out) {
-  if (d % 16 != 0) {
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < d; ++i) out[i] += p[j] * v[static_cast<size_t>(j) * d + i];
-    return;
-  }
-  for (int i = 0; i < d; i += 16) {
-    __m512 acc = _mm512_loadu_ps(out + i);
-    for (int j = 0; j < n; ++j)
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_loadu_ps(v + static_cast<size_t>(j) * d + i), acc);
-    _mm512_storeu_ps(out + i, acc);
-  }
+  pv_accumulate(p, v, n, d, out);
+}
+void pv_accumulate_bf16_avx512(const float* p, const uint16_t* v, int n, int d, float* out) {
+  pv_accumulate(p, v, n, d, out);
 }
 
 void softmax_avx512(float* x, int n) {
@@ -264,6 +368,21 @@ void softmax_avx512(float* x, int n) {
     const __mmask16 k = column_mask(n - i);
     _mm512_mask_storeu_ps(x + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), inv));
   }
+}
+
+float exp_weights_avx512(const float* x, int n, float max, float inv_t, float* out) {
+  const __m512 vmax = _mm512_set1_ps(max), vinv = _mm512_set1_ps(inv_t);
+  const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
+  __m512 sum = _mm512_setzero_ps();
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 m = column_mask(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __mmask16 live = _mm512_mask_cmp_ps_mask(m, v, neg_inf, _CMP_GT_OQ);  // false for -inf and NaN
+    const __m512 e = _mm512_maskz_mov_ps(live, exp_ps(_mm512_mul_ps(_mm512_sub_ps(v, vmax), vinv)));
+    _mm512_mask_storeu_ps(out + i, m, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  return _mm512_reduce_add_ps(sum);
 }
 
 inline __m512 gelu_tanh_ps(__m512 v) {
@@ -297,15 +416,49 @@ float stream_sum_avx512(const float* x, size_t n) {
   return s;
 }
 
+// Activation rows to bf16 with vcvtne2ps2bf16 (round to nearest even, as pack_activations_bf16):
+// the pair layout is simply the row's bf16 values in order, zero-padded to k_pad.
+__attribute__((target("avx512bf16"))) void pack_bf16_avx512bf16(const float* x, int rows, int k, int ldx, uint32_t* out,
+                                                                int k_pad) {
+  for (int r = 0; r < rows; ++r) {
+    const float* src = x + static_cast<size_t>(r) * ldx;
+    uint16_t* dst = reinterpret_cast<uint16_t*>(out + static_cast<size_t>(r) * (k_pad / 2));
+    int i = 0;
+    for (; i + 32 <= k; i += 32) {
+      const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
+      _mm512_storeu_si512(dst + i, (__m512i)v);
+    }
+    for (; i < k_pad; i += 32) {  // tail and zero padding
+      const int left = k - i;
+      const __m512 lo = _mm512_maskz_loadu_ps(column_mask(left > 0 ? left : 0), src + i);
+      const __m512 hi = _mm512_maskz_loadu_ps(column_mask(left > 16 ? left - 16 : 0), src + i + 16);
+      const int store = k_pad - i < 32 ? k_pad - i : 32;
+      _mm512_mask_storeu_epi16(dst + i, store >= 32 ? ~__mmask32{0} : (__mmask32{1} << store) - 1,
+                               (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+  }
+}
+
 }  // namespace
 
 namespace detail {
 const Kernels* avx512_kernels_impl(bool bf16) {
-  static const Kernels with_bf16{"avx512+bf16",        gemm_f32_avx512, gemm_bf16_avx512bf16, qk_scores_avx512,
-                                 pv_accumulate_avx512, softmax_avx512,  gelu_tanh_avx512,     stream_sum_avx512};
-  static const Kernels without_bf16{"avx512",         gemm_f32_avx512,      gemm_bf16_avx512_widen,
-                                    qk_scores_avx512, pv_accumulate_avx512, softmax_avx512,
-                                    gelu_tanh_avx512, stream_sum_avx512};
+  static const Kernels with_bf16{
+      "avx512+bf16",        gemm_f32_avx512,       gemm_bf16_avx512bf16,      qk_scores_avx512,
+      pv_accumulate_avx512, qk_scores_bf16_avx512, pv_accumulate_bf16_avx512, softmax_avx512,
+      gelu_tanh_avx512,     stream_sum_avx512,     exp_weights_avx512,        pack_bf16_avx512bf16};
+  static const Kernels without_bf16{"avx512",
+                                    gemm_f32_avx512,
+                                    gemm_bf16_avx512_widen,
+                                    qk_scores_avx512,
+                                    pv_accumulate_avx512,
+                                    qk_scores_bf16_avx512,
+                                    pv_accumulate_bf16_avx512,
+                                    softmax_avx512,
+                                    gelu_tanh_avx512,
+                                    stream_sum_avx512,
+                                    exp_weights_avx512,
+                                    pack_activations_bf16};
   return bf16 ? &with_bf16 : &without_bf16;
 }
 }  // namespace detail

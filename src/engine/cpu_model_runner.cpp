@@ -3,17 +3,28 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 namespace llmbench::engine {
 
-CpuModelRunner::CpuModelRunner(ModelWeights weights, std::unique_ptr<cpu::CpuThreadPool> pool)
-    : weights_(std::move(weights)), pool_(std::move(pool)), kernels_(&cpu::best_kernels()) {
+CpuModelRunner::CpuModelRunner(ModelWeights weights, std::unique_ptr<cpu::CpuThreadPool> pool, DType kv_dtype)
+    : weights_(std::move(weights)), pool_(std::move(pool)), kernels_(&cpu::best_kernels()), kv_dtype_(kv_dtype) {
+  if (kv_dtype_ != DType::kFloat32 && kv_dtype_ != DType::kBFloat16)
+    throw std::invalid_argument("KV cache dtype must be float32 or bfloat16");
   scores_.resize(static_cast<size_t>(pool_->size()));
 }
 
 std::unique_ptr<CpuModelRunner> CpuModelRunner::load(const LoadOptions& options) {
+  std::optional<DType> kv_dtype;  // unset: "auto", the stored weights' dtype
+  if (options.kv_cache_dtype == "float32" || options.kv_cache_dtype == "fp32") {
+    kv_dtype = DType::kFloat32;
+  } else if (options.kv_cache_dtype == "bfloat16" || options.kv_cache_dtype == "bf16") {
+    kv_dtype = DType::kBFloat16;
+  } else if (options.kv_cache_dtype != "auto") {
+    throw std::runtime_error("kv_cache_dtype \"" + options.kv_cache_dtype + "\" is not one of auto, float32, bfloat16");
+  }
   auto pool = std::make_unique<cpu::CpuThreadPool>(options.num_threads);
   ModelWeights weights;
   if (options.load_format == "dummy") {
@@ -24,7 +35,8 @@ std::unique_ptr<CpuModelRunner> CpuModelRunner::load(const LoadOptions& options)
     throw std::runtime_error("unknown load_format \"" + options.load_format +
                              "\" (expected auto, safetensors or dummy)");
   }
-  return std::make_unique<CpuModelRunner>(std::move(weights), std::move(pool));
+  if (!kv_dtype) kv_dtype = weights.dtype == DType::kBFloat16 ? DType::kBFloat16 : DType::kFloat32;
+  return std::make_unique<CpuModelRunner>(std::move(weights), std::move(pool), *kv_dtype);
 }
 
 std::unique_ptr<ModelRunner> load_cpu_model(const LoadOptions& options) {
@@ -33,12 +45,12 @@ std::unique_ptr<ModelRunner> load_cpu_model(const LoadOptions& options) {
 
 size_t CpuModelRunner::kv_bytes_per_block(int block_size) const {
   const ModelConfig& c = config();
-  return PagedKvCache::bytes_per_block(c.num_layers, block_size, c.num_heads, c.head_dim);
+  return PagedKvCache::bytes_per_block(c.num_layers, block_size, c.num_heads, c.head_dim, kv_dtype_);
 }
 
 void CpuModelRunner::allocate_kv_cache(int num_blocks, int block_size) {
   const ModelConfig& c = config();
-  kv_.allocate(c.num_layers, num_blocks, block_size, c.num_heads, c.head_dim);
+  kv_.allocate(c.num_layers, num_blocks, block_size, c.num_heads, c.head_dim, kv_dtype_);
 }
 
 size_t CpuModelRunner::weight_bytes_per_step() const {
@@ -123,8 +135,8 @@ void CpuModelRunner::linear(const cpu::PackedMatrix& w, const std::vector<float>
     const int pairs = w.k_pad() / 2;
     if (x_bf16_.size() < static_cast<size_t>(rows) * pairs) x_bf16_.resize(static_cast<size_t>(rows) * pairs);
     for_rows(rows, [&](int r0, int r1) {
-      cpu::pack_activations_bf16(x + static_cast<size_t>(r0) * w.k(), r1 - r0, w.k(), w.k(),
-                                 x_bf16_.data() + static_cast<size_t>(r0) * pairs, w.k_pad());
+      kernels_->pack_bf16(x + static_cast<size_t>(r0) * w.k(), r1 - r0, w.k(), w.k(),
+                          x_bf16_.data() + static_cast<size_t>(r0) * pairs, w.k_pad());
     });
     args.x = x_bf16_.data();
     args.ldx = pairs;

@@ -17,7 +17,7 @@ namespace llmbench::engine {
 
 class CpuModelRunner final : public ModelRunner {
  public:
-  CpuModelRunner(ModelWeights weights, std::unique_ptr<cpu::CpuThreadPool> pool);
+  CpuModelRunner(ModelWeights weights, std::unique_ptr<cpu::CpuThreadPool> pool, DType kv_dtype = DType::kFloat32);
   static std::unique_ptr<CpuModelRunner> load(const LoadOptions& options);
 
   const ModelConfig& config() const override { return weights_.spec.config; }
@@ -32,6 +32,7 @@ class CpuModelRunner final : public ModelRunner {
   size_t weight_bytes_per_step() const;
   const ModelSpec& spec() const { return weights_.spec; }
   DType dtype() const { return weights_.dtype; }
+  DType kv_cache_dtype() const { return kv_dtype_; }
   int num_threads() const { return pool_->size(); }
   const char* kernels_name() const { return kernels_->name; }
   // Replaces the kernels (tests compare the scalar and AVX-512 paths).
@@ -50,6 +51,7 @@ class CpuModelRunner final : public ModelRunner {
   ModelWeights weights_;
   std::unique_ptr<cpu::CpuThreadPool> pool_;
   const cpu::Kernels* kernels_;
+  DType kv_dtype_;
   PagedKvCache kv_;
 
   // Scratch, grown on demand and reused across steps.

@@ -63,6 +63,9 @@ struct LoadOptions {
   DType dtype = DType::kFloat32;     // compute/storage dtype of the weights (activations are fp32)
   uint64_t seed = 0;                 // dummy weights
   int num_threads = 0;               // 0 = all cores
+  // KV cache element type, as vLLM's --kv-cache-dtype: "auto" (bf16 weights → bf16 cache, else
+  // fp32), "float32" or "bfloat16".
+  std::string kv_cache_dtype = "auto";
 };
 
 // Builds the CPU backend. Throws std::runtime_error with a clear message on bad input.

@@ -6,20 +6,19 @@
 #include <new>
 #include <stdexcept>
 
+#include "engine/safetensors_file.h"
+
 namespace llmbench::engine {
 
-void PagedKvCache::Free::operator()(float* p) const {
-  std::free(p);
-}
-
-void PagedKvCache::allocate(int num_layers, int num_blocks, int block_size, int num_heads, int head_dim) {
+void PagedKvCache::allocate(int num_layers, int num_blocks, int block_size, int num_heads, int head_dim, DType dtype) {
   if (num_blocks <= 0 || block_size <= 0)
     throw std::invalid_argument("KV cache needs num_blocks > 0 and block_size > 0");
-  const size_t bytes = bytes_per_block(num_layers, block_size, num_heads, head_dim) * static_cast<size_t>(num_blocks);
-  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-  if (p == nullptr) throw std::bad_alloc();
-  std::memset(p, 0, bytes);
-  data_.reset(static_cast<float*>(p));
+  if (dtype != DType::kFloat32 && dtype != DType::kBFloat16)
+    throw std::invalid_argument("KV cache dtype must be float32 or bfloat16");
+  const size_t bytes =
+      bytes_per_block(num_layers, block_size, num_heads, head_dim, dtype) * static_cast<size_t>(num_blocks);
+  data_ = allocate_huge_page_buffer(bytes);
+  dtype_ = dtype;
   num_layers_ = num_layers;
   num_blocks_ = num_blocks;
   block_size_ = block_size;
@@ -30,6 +29,7 @@ void PagedKvCache::allocate(int num_layers, int num_blocks, int block_size, int 
 void PagedKvCache::write(int layer, const float* qkv, size_t ld, int start_pos, int count,
                          std::span<const int32_t> block_table) {
   const size_t hd = static_cast<size_t>(num_heads_) * head_dim_;
+  const bool bf16 = dtype_ == DType::kBFloat16;
   for (int i = 0; i < count; ++i) {
     const int pos = start_pos + i;
     const int block = block_table[static_cast<size_t>(pos / block_size_)];
@@ -37,34 +37,73 @@ void PagedKvCache::write(int layer, const float* qkv, size_t ld, int start_pos, 
     const float* row = qkv + static_cast<size_t>(i) * ld;
     for (int h = 0; h < num_heads_; ++h) {
       const float* key = row + hd + static_cast<size_t>(h) * head_dim_;
-      float* k_t = k(layer, block, h) + slot;  // transposed tile [D][B]
-      for (int d = 0; d < head_dim_; ++d) k_t[static_cast<size_t>(d) * block_size_] = key[d];
-      std::memcpy(v(layer, block, h) + static_cast<size_t>(slot) * head_dim_,
-                  row + 2 * hd + static_cast<size_t>(h) * head_dim_, sizeof(float) * head_dim_);
+      const float* value = row + 2 * hd + static_cast<size_t>(h) * head_dim_;
+      const size_t k_at = index(layer, block, 0, h) + slot;  // transposed tile [D][B]
+      const size_t v_at = index(layer, block, 1, h) + static_cast<size_t>(slot) * head_dim_;
+      if (bf16) {
+        auto* base = static_cast<uint16_t*>(data_.get());
+        for (int d = 0; d < head_dim_; ++d) base[k_at + static_cast<size_t>(d) * block_size_] = float_to_bf16(key[d]);
+        for (int d = 0; d < head_dim_; ++d) base[v_at + static_cast<size_t>(d)] = float_to_bf16(value[d]);
+      } else {
+        auto* base = static_cast<float*>(data_.get());
+        for (int d = 0; d < head_dim_; ++d) base[k_at + static_cast<size_t>(d) * block_size_] = key[d];
+        std::memcpy(base + v_at, value, sizeof(float) * head_dim_);
+      }
     }
   }
 }
+
+namespace {
+
+// Asks for a K or V tile (block_size * head_dim floats, contiguous) ahead of its use: tiles of
+// consecutive logical blocks sit at unrelated addresses, where the hardware prefetcher cannot
+// follow, so each tile would otherwise start with a full memory latency per cache line.
+inline void prefetch_tile(const void* tile, size_t bytes) {
+  const char* p = static_cast<const char*>(tile);
+  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
+}
+
+}  // namespace
 
 void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache, int layer, int head, int head_dim,
                           float scale, const float* q, size_t ldq, int start_pos, int count,
                           std::span<const int32_t> block_table, float* out, size_t ldo, float* scores) {
   const int bs = cache.block_size();
+  const size_t tile = static_cast<size_t>(bs) * head_dim * PagedKvCache::element_bytes(cache.dtype());
+  const bool bf16 = cache.dtype() == DType::kBFloat16;
   for (int i = 0; i < count; ++i) {
     const int context = start_pos + i + 1;  // causal: positions [0, pos]
     const float* qi = q + static_cast<size_t>(i) * ldq + static_cast<size_t>(head) * head_dim;
     const int num_blocks = (context + bs - 1) / bs;
+    if (i == 0) prefetch_tile(cache.k(layer, block_table[0], head), tile);
     for (int b = 0; b < num_blocks; ++b) {
       const int n = std::min(bs, context - b * bs);
-      kernels.qk_scores(qi, cache.k(layer, block_table[static_cast<size_t>(b)], head), n, head_dim, bs, scale,
-                        scores + static_cast<size_t>(b) * bs);
+      if (b + 1 < num_blocks) {
+        prefetch_tile(cache.k(layer, block_table[static_cast<size_t>(b + 1)], head), tile);
+      } else if (count == 1) {
+        prefetch_tile(cache.v(layer, block_table[0], head), tile);
+      }
+      const void* k_t = cache.k(layer, block_table[static_cast<size_t>(b)], head);
+      float* s = scores + static_cast<size_t>(b) * bs;
+      if (bf16) {
+        kernels.qk_scores_bf16(qi, static_cast<const uint16_t*>(k_t), n, head_dim, bs, scale, s);
+      } else {
+        kernels.qk_scores(qi, static_cast<const float*>(k_t), n, head_dim, bs, scale, s);
+      }
     }
     kernels.softmax(scores, context);
     float* oi = out + static_cast<size_t>(i) * ldo + static_cast<size_t>(head) * head_dim;
     std::fill(oi, oi + head_dim, 0.0f);
     for (int b = 0; b < num_blocks; ++b) {
       const int n = std::min(bs, context - b * bs);
-      kernels.pv_accumulate(scores + static_cast<size_t>(b) * bs,
-                            cache.v(layer, block_table[static_cast<size_t>(b)], head), n, head_dim, oi);
+      if (b + 1 < num_blocks) prefetch_tile(cache.v(layer, block_table[static_cast<size_t>(b + 1)], head), tile);
+      const void* v = cache.v(layer, block_table[static_cast<size_t>(b)], head);
+      const float* p = scores + static_cast<size_t>(b) * bs;
+      if (bf16) {
+        kernels.pv_accumulate_bf16(p, static_cast<const uint16_t*>(v), n, head_dim, oi);
+      } else {
+        kernels.pv_accumulate(p, static_cast<const float*>(v), n, head_dim, oi);
+      }
     }
   }
 }

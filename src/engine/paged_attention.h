@@ -1,35 +1,44 @@
 #pragma once
 // The paged KV cache and attention over it.
 //
-// Layout: one fp32 buffer [L][num_blocks][2][H][B*D]: for each layer and physical block, the K
-// tile of every head followed by the V tiles. K tiles are transposed, [D][B] (scores of 16 keys
-// come out of one vector FMA chain, no horizontal sums); V tiles are [B][D]. A head's K (or V)
-// for one block is contiguous, so attention streams B*D floats per block. Logical block
-// i of a sequence (positions [i*B, (i+1)*B)) lives in physical block block_table[i].
+// Layout: one buffer [L][num_blocks][2][H][B*D] of fp32 or bf16 elements: for each layer and
+// physical block, the K tile of every head followed by the V tiles. K tiles are transposed,
+// [D][B] (scores of 16 keys come out of one vector FMA chain, no horizontal sums); V tiles are
+// [B][D]. A head's K (or V) for one block is contiguous, so attention streams B*D elements per
+// block. Logical block i of a sequence (positions [i*B, (i+1)*B)) lives in physical block
+// block_table[i]. A bf16 cache (vLLM's "auto" for bf16 weights) halves the bytes attention reads
+// per step, which at 32 sequences of a few hundred tokens exceed the weights themselves; scores
+// and outputs are still accumulated in fp32.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 
 #include "engine/cpu_kernels.h"
+#include "engine/huge_page_buffer.h"
+#include "engine/model_runner.h"
 
 namespace llmbench::engine {
 
 class PagedKvCache {
  public:
-  static size_t bytes_per_block(int num_layers, int block_size, int num_heads, int head_dim) {
-    return static_cast<size_t>(num_layers) * 2 * num_heads * block_size * head_dim * sizeof(float);
+  static size_t element_bytes(DType dtype) { return dtype == DType::kFloat32 ? 4 : 2; }
+  static size_t bytes_per_block(int num_layers, int block_size, int num_heads, int head_dim,
+                                DType dtype = DType::kFloat32) {
+    return static_cast<size_t>(num_layers) * 2 * num_heads * block_size * head_dim * element_bytes(dtype);
   }
-  void allocate(int num_layers, int num_blocks, int block_size, int num_heads, int head_dim);
+  // dtype: kFloat32 or kBFloat16.
+  void allocate(int num_layers, int num_blocks, int block_size, int num_heads, int head_dim,
+                DType dtype = DType::kFloat32);
   bool allocated() const { return data_ != nullptr; }
   int num_blocks() const { return num_blocks_; }
   int block_size() const { return block_size_; }
+  DType dtype() const { return dtype_; }
 
-  // K tiles are [D][B], V tiles [B][D].
-  float* k(int layer, int block, int head) { return data_.get() + index(layer, block, 0, head); }
-  float* v(int layer, int block, int head) { return data_.get() + index(layer, block, 1, head); }
-  const float* k(int layer, int block, int head) const { return data_.get() + index(layer, block, 0, head); }
-  const float* v(int layer, int block, int head) const { return data_.get() + index(layer, block, 1, head); }
+  // A head's K tile ([D][B]) or V tile ([B][D]) in one block: floats in an fp32 cache, bf16 bit
+  // patterns (uint16_t) in a bf16 one.
+  const void* k(int layer, int block, int head) const { return at(index(layer, block, 0, head)); }
+  const void* v(int layer, int block, int head) const { return at(index(layer, block, 1, head)); }
 
   // Stores K and V of `count` tokens at positions [start_pos, start_pos + count). qkv rows are
   // [q (H*D) | k (H*D) | v (H*D)] with row stride ld.
@@ -40,11 +49,10 @@ class PagedKvCache {
     return ((((static_cast<size_t>(layer) * num_blocks_ + block) * 2 + kv) * num_heads_ + head) * block_size_) *
            head_dim_;
   }
-  struct Free {
-    void operator()(float* p) const;
-  };
-  std::unique_ptr<float, Free> data_;
+  void* at(size_t element) const { return static_cast<char*>(data_.get()) + element * element_bytes(dtype_); }
+  HugePageBuffer data_;
   int num_layers_ = 0, num_blocks_ = 0, block_size_ = 0, num_heads_ = 0, head_dim_ = 0;
+  DType dtype_ = DType::kFloat32;
 };
 
 // Causal attention of one head for `count` query tokens at positions [start_pos, start_pos + count)

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/cpu_kernels.h"
+
 namespace llmbench::engine {
 namespace {
 
@@ -47,6 +49,36 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, s
   }
   if (params.temperature <= 0.0f) return best;
 
+  const double inv_t = 1.0 / static_cast<double>(params.temperature);
+  const bool nucleus = params.top_p > 0.0f && params.top_p < 1.0f;
+  probs_.resize(static_cast<size_t>(vocab));
+  if (params.top_k <= 0 && !nucleus) {
+    // Plain temperature sampling over every allowed token: weights in one vectorized pass, then the
+    // draw found by chunk sums before a scan of one chunk.
+    const cpu::Kernels& k = cpu::best_kernels();
+    const float total = k.exp_weights(logits.data(), vocab, max_logit, static_cast<float>(inv_t), probs_.data());
+    const double u = uniform_01(rng) * static_cast<double>(total);
+    constexpr int32_t kChunk = 256;
+    double cumulative = 0.0;
+    int32_t last_live = best;
+    for (int32_t c = 0; c < vocab; c += kChunk) {
+      const int32_t n = std::min(kChunk, vocab - c);
+      const double chunk = k.stream_sum(probs_.data() + c, static_cast<size_t>(n));
+      if (cumulative + chunk <= u) {
+        cumulative += chunk;
+        continue;
+      }
+      for (int32_t i = c; i < c + n; ++i) {
+        const float p = probs_[static_cast<size_t>(i)];
+        if (p <= 0.0f) continue;
+        last_live = i;
+        cumulative += p;
+        if (u < cumulative) return i;
+      }
+    }
+    return last_live;  // rounding at the very top of the range
+  }
+
   // Candidates: every token still allowed, or with top-k only the k best (by logit, ties by lower id),
   // found in one pass with a small heap whose top is the worst kept token.
   const auto by_logit = [&](int32_t a, int32_t b) {
@@ -55,6 +87,7 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, s
     return la > lb || (la == lb && a < b);
   };
   candidates_.clear();
+  double total = 0.0;
   if (params.top_k > 0) {
     const size_t k = static_cast<size_t>(params.top_k);
     for (int32_t i = 0; i < vocab; ++i) {
@@ -68,24 +101,23 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, s
         std::push_heap(candidates_.begin(), candidates_.end(), by_logit);
       }
     }
+    // Unnormalised softmax at the given temperature (max subtracted), indexed by token id.
+    for (int32_t id : candidates_) {
+      const float p =
+          static_cast<float>(std::exp((static_cast<double>(logits[static_cast<size_t>(id)]) - max_logit) * inv_t));
+      probs_[static_cast<size_t>(id)] = p;
+      total += p;
+    }
   } else {
+    total = cpu::best_kernels().exp_weights(logits.data(), vocab, max_logit, static_cast<float>(inv_t), probs_.data());
     for (int32_t i = 0; i < vocab; ++i) {
       if (logits[static_cast<size_t>(i)] > kNegInf) candidates_.push_back(i);  // false for -inf and NaN
     }
   }
   const auto at = [&](size_t i) { return candidates_.begin() + static_cast<std::ptrdiff_t>(i); };
 
-  // Unnormalised softmax at the given temperature (max subtracted), indexed by token id.
-  const double inv_t = 1.0 / static_cast<double>(params.temperature);
-  probs_.resize(static_cast<size_t>(vocab));
-  double total = 0.0;
-  for (int32_t id : candidates_) {
-    const double p = std::exp((static_cast<double>(logits[static_cast<size_t>(id)]) - max_logit) * inv_t);
-    probs_[static_cast<size_t>(id)] = p;
-    total += p;
-  }
   size_t keep = candidates_.size();
-  if (params.top_p > 0.0f && params.top_p < 1.0f && candidates_.size() > 1) {
+  if (nucleus && candidates_.size() > 1) {
     // The nucleus: the smallest k such that the k most likely tokens hold top_p of the mass. A
     // quickselect on mass finds it in expected O(V) without sorting. Invariant: candidates [0, lo)
     // are the top lo tokens (mass `above`), [lo, hi) the next ones in any order, and lo < k <= hi.

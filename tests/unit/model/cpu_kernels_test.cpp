@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "engine/cpu_kernels.h"
 #include "engine/cpu_thread_pool.h"
+#include "engine/safetensors_file.h"
 
 namespace llmbench::engine::cpu {
 namespace {
@@ -61,7 +63,7 @@ TEST(CpuKernels, GemmMatchesScalarAndNaive) {
   for (DType dt : {DType::kFloat32, DType::kBFloat16}) {
     for (int n : {1, 16, 50, 64, 200}) {
       for (int k : {1, 7, 64, 131}) {
-        for (int rows : {1, 2, 6, 7, 13}) {
+        for (int rows : {1, 2, 6, 7, 13, 32}) {
           PackedMatrix w(n, k, dt);
           auto wv = random_vector(static_cast<size_t>(n) * k, rng);
           for (int i = 0; i < n; ++i)
@@ -133,6 +135,121 @@ TEST(CpuKernels, AttentionHelpersAndActivationsMatchScalar) {
   fast->gelu_tanh(g.data(), g.size());
   scalar_kernels().gelu_tanh(h.data(), h.size());
   for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], h[i], 1e-5f * (1.0f + std::abs(h[i])));
+}
+
+// Row tiles of a 32-row GEMM are balanced (6,6,5,5,5,5) and each prefetches the next weight group:
+// every output of a multi-group matrix must still match the scalar kernel.
+TEST(CpuKernels, ManyRowsOverManyGroupsMatchScalar) {
+  const Kernels* fast = avx512_kernels();
+  if (fast == nullptr) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(5);
+  for (DType dt : {DType::kFloat32, DType::kBFloat16}) {
+    for (int rows : {12, 31, 32, 37}) {
+      const int n = 300, k = 96;  // 5 groups, the last of 3 panels minus a ragged edge
+      PackedMatrix w(n, k, dt);
+      auto wv = random_vector(static_cast<size_t>(n) * k, rng);
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < k; ++j) w.set(i, j, wv[static_cast<size_t>(i) * k + j]);
+      auto x = random_vector(static_cast<size_t>(rows) * k, rng);
+      std::vector<float> y_fast(static_cast<size_t>(rows) * (n + 3)), y_ref = y_fast;
+      run_gemm(*fast, w, x, rows, {}, Epilogue::kNone, false, y_fast);
+      run_gemm(scalar_kernels(), w, x, rows, {}, Epilogue::kNone, false, y_ref);
+      for (size_t i = 0; i < y_ref.size(); ++i)
+        ASSERT_NEAR(y_fast[i], y_ref[i], 1e-4f * (1.0f + std::abs(y_ref[i]))) << "rows " << rows << " at " << i;
+    }
+  }
+}
+
+// vcvtne2ps2bf16 rounds exactly as the scalar packer (nearest even), pads with zeros, and
+// leaves the padding of odd K intact.
+TEST(CpuKernels, PackBf16MatchesScalarBitForBit) {
+  const Kernels* fast = avx512_kernels();
+  if (fast == nullptr) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(11);
+  for (int k : {1, 2, 15, 31, 32, 33, 64, 131, 768}) {
+    const int rows = 3, k_pad = (k + 1) / 2 * 2, ldx = k + 4;
+    auto x = random_vector(static_cast<size_t>(rows) * ldx, rng);
+    x[0] = 1.0f + 1.0f / 256.0f;  // a tie: rounds to even
+    std::vector<uint32_t> a(static_cast<size_t>(rows) * k_pad / 2 + 4, 0xdeadbeefu), b = a;
+    fast->pack_bf16(x.data(), rows, k, ldx, a.data(), k_pad);
+    scalar_kernels().pack_bf16(x.data(), rows, k, ldx, b.data(), k_pad);
+    ASSERT_EQ(a, b) << "k " << k;
+    EXPECT_EQ(a.back(), 0xdeadbeefu) << "wrote past the last row";
+  }
+}
+
+// Attention over a bf16 KV cache: the same sums over the bf16-widened K and V, in fp32.
+TEST(CpuKernels, Bf16AttentionHelpersMatchScalarAndNaive) {
+  const Kernels* fast = avx512_kernels();
+  std::mt19937 rng(9);
+  for (const Kernels* kern : {&scalar_kernels(), fast}) {
+    if (kern == nullptr) continue;
+    for (int d : {16, 64, 80, 24}) {
+      for (int n : {1, 5, 16, 33}) {
+        const int ldk = n + 5;
+        auto q = random_vector(d, rng), kf = random_vector(static_cast<size_t>(d) * ldk, rng);
+        auto vf = random_vector(static_cast<size_t>(n) * d, rng);
+        std::vector<uint16_t> k_t(kf.size()), v(vf.size());
+        for (size_t i = 0; i < kf.size(); ++i) k_t[i] = float_to_bf16(kf[i]);
+        for (size_t i = 0; i < vf.size(); ++i) v[i] = float_to_bf16(vf[i]);
+        std::vector<float> scores(n);
+        kern->qk_scores_bf16(q.data(), k_t.data(), n, d, ldk, 0.125f, scores.data());
+        for (int j = 0; j < n; ++j) {
+          double ref = 0.0;
+          for (int i = 0; i < d; ++i)
+            ref += static_cast<double>(q[i]) * bf16_to_float(k_t[static_cast<size_t>(i) * ldk + j]);
+          ASSERT_NEAR(scores[j], ref * 0.125, 1e-4) << kern->name << " d " << d << " n " << n;
+        }
+        std::vector<float> out(d, 0.5f);
+        kern->pv_accumulate_bf16(scores.data(), v.data(), n, d, out.data());
+        for (int i = 0; i < d; ++i) {
+          double ref = 0.5;
+          for (int j = 0; j < n; ++j)
+            ref += static_cast<double>(scores[j]) * bf16_to_float(v[static_cast<size_t>(j) * d + i]);
+          ASSERT_NEAR(out[i], ref, 1e-4 * (1.0 + std::abs(ref))) << kern->name << " d " << d << " n " << n;
+        }
+      }
+    }
+  }
+}
+
+// Sampling weights: exp((x - max) / t) per token, exactly 0 for -inf (banned) and NaN logits.
+TEST(CpuKernels, ExpWeightsMatchScalarAndZeroExcludedTokens) {
+  std::mt19937 rng(3);
+  for (const Kernels* kern : {&scalar_kernels(), avx512_kernels()}) {
+    if (kern == nullptr) continue;
+    for (int n : {1, 15, 16, 17, 1000}) {
+      auto x = random_vector(static_cast<size_t>(n), rng);
+      for (auto& v : x) v *= 8.0f;
+      if (n > 3) {
+        x[1] = -std::numeric_limits<float>::infinity();
+        x[2] = std::nanf("");
+      }
+      float max = -1e30f;
+      for (float v : x)
+        if (v == v && v > max) max = v;
+      for (float inv_t : {1.0f, 0.5f, 4.0f}) {
+        std::vector<float> out(static_cast<size_t>(n) + 1, -7.0f);
+        const float sum = kern->exp_weights(x.data(), n, max, inv_t, out.data());
+        double ref_sum = 0.0;
+        for (int i = 0; i < n; ++i) {
+          const float v = x[static_cast<size_t>(i)];
+          const double ref = (v == v && v > -1e38f) ? std::exp((static_cast<double>(v) - max) * inv_t) : 0.0;
+          ref_sum += ref;
+          if (ref == 0.0) {
+            ASSERT_EQ(out[static_cast<size_t>(i)], 0.0f) << kern->name << " token " << i;
+          } else {
+            // fp32 argument rounding: relative error ~1e-7 per unit of |argument|; tiny weights may flush
+            const double arg = std::abs((static_cast<double>(v) - max) * inv_t);
+            ASSERT_NEAR(out[static_cast<size_t>(i)], ref, 1e-6 * (1.0 + arg) * ref + 1e-36)
+                << kern->name << " token " << i;
+          }
+        }
+        EXPECT_NEAR(sum, ref_sum, 1e-5 * ref_sum) << kern->name;
+        EXPECT_EQ(out.back(), -7.0f) << "wrote past n";
+      }
+    }
+  }
 }
 
 TEST(CpuThreadPool, RunsEveryTaskOnce) {

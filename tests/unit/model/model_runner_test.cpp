@@ -29,11 +29,13 @@ std::vector<int32_t> block_table(int seq) {
   return t;
 }
 
-std::unique_ptr<CpuModelRunner> load(const std::string& name, DType dtype = DType::kFloat32, int threads = 2) {
+std::unique_ptr<CpuModelRunner> load(const std::string& name, DType dtype = DType::kFloat32, int threads = 2,
+                                     const std::string& kv_cache_dtype = "auto") {
   LoadOptions o;
   o.model = fixture_dir(name);
   o.dtype = dtype;
   o.num_threads = threads;
+  o.kv_cache_dtype = kv_cache_dtype;
   auto runner = CpuModelRunner::load(o);
   runner->allocate_kv_cache(kNumBlocks, kBlockSize);
   return runner;
@@ -163,9 +165,46 @@ TEST_P(FixtureTest, Bf16RuntimeIsClose) {
   EXPECT_GE(agree, total * 9 / 10) << agree << " of " << total;
 }
 
+// fp32 weights over a bf16 KV cache (--kv-cache-dtype bfloat16): K and V rounded to bf16, all
+// sums in fp32. Tolerance: max abs error <= 5% of the largest |logit| (bf16 keeps 8 bits of
+// mantissa; measured up to 2.2% on these fixtures), argmax agrees on >= 95% of positions.
+TEST_P(FixtureTest, Bf16KvCacheIsClose) {
+  Fixture f = load_fixture(GetParam());
+  auto runner = load(GetParam(), DType::kFloat32, 2, "bfloat16");
+  ASSERT_EQ(runner->kv_cache_dtype(), DType::kBFloat16);
+  int agree = 0, total = 0;
+  for (size_t p = 0; p < f.prompts.size(); ++p) {
+    auto table = block_table(static_cast<int>(p));
+    SequenceSlice s{f.prompts[p], 0, table, true};
+    std::vector<float> logits(f.prompts[p].size() * f.vocab);
+    runner->forward_all_logits({&s, 1}, logits.data());
+    float scale = 0.0f;
+    for (float v : f.logits[p]) scale = std::max(scale, std::abs(v));
+    const float err = max_abs_diff(logits.data(), f.logits[p].data(), logits.size());
+    EXPECT_LT(err, 0.05f * scale) << "prompt " << p;
+    EXPECT_GT(err, 0.0f) << "prompt " << p << ": identical to fp32, so the cache was not bf16";
+    for (size_t r = 0; r < f.prompts[p].size(); ++r, ++total) {
+      agree += argmax(logits.data() + r * f.vocab, f.vocab) == argmax(f.logits[p].data() + r * f.vocab, f.vocab);
+    }
+  }
+  EXPECT_GE(agree, total * 95 / 100) << agree << " of " << total;
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureTest,
                          ::testing::Values("opt_tiny", "opt_tiny_bf16_sharded", "opt_tiny_postln_proj", "gpt2_tiny",
                                            "gpt2_tiny_fp16"));
+
+TEST(ModelRunner, KvCacheDtypeFollowsTheWeightsUnlessSet) {
+  auto fp32 = load("opt_tiny");
+  auto bf16 = load("opt_tiny", DType::kBFloat16);
+  auto bf16_fp32_cache = load("opt_tiny", DType::kBFloat16, 2, "float32");
+  EXPECT_EQ(fp32->kv_cache_dtype(), DType::kFloat32);
+  EXPECT_EQ(bf16->kv_cache_dtype(), DType::kBFloat16);
+  EXPECT_EQ(bf16_fp32_cache->kv_cache_dtype(), DType::kFloat32);
+  EXPECT_EQ(fp32->kv_bytes_per_block(16), 2 * bf16->kv_bytes_per_block(16));
+  EXPECT_EQ(fp32->kv_bytes_per_block(16), bf16_fp32_cache->kv_bytes_per_block(16));
+  EXPECT_THROW(load("opt_tiny", DType::kFloat32, 2, "fp8"), std::runtime_error);
+}
 
 TEST(ModelRunner, RejectsBadSlices) {
   auto runner = load("opt_tiny");
