@@ -9,6 +9,10 @@
 //   streams     2,000 concurrent streams, all open at once, all must complete
 //   latency     1,000 streams, one event per stream every 50 ms: receive stamp - send stamp
 //   memory      RSS delta / streams while 2,000 streams are open and idle between events
+// During the latency phases an idle thread measures the machine's own stalls (as jHiccup does):
+// it sleeps 200 us at a time and records every wake-up late by more than 500 us. Events whose
+// send-to-receive window overlaps such a stall are counted, and the p99 is shown with and without
+// them, so a stall of the (virtual) machine is not mistaken for the client's latency.
 // Usage: sse_client_bench [--quick]
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -27,12 +32,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -136,6 +143,7 @@ struct Shared {
   size_t completed = 0;
   size_t with_first_event = 0;
   std::vector<int64_t> latencies_ns;   // preallocated: receive stamp - server send stamp, per event
+  std::vector<int64_t> arrivals_ns;    // receive stamp of the same events
   std::vector<int64_t> processing_ns;  // per read: end of handling (SSE + JSON decode) - receive stamp
   bool record_latency = false;
   std::string first_failure;
@@ -158,7 +166,10 @@ struct Stream final : ResponseHandler {
       if (e.done) return;
       if (s.record_latency && e.data.size() > 6 && e.data.compare(0, 5, "{\"t\":") == 0) {
         const int64_t sent = std::strtoll(e.data.data() + 5, nullptr, 10);
-        if (s.latencies_ns.size() < s.latencies_ns.capacity()) s.latencies_ns.push_back(e.arrived_ns - sent);
+        if (s.latencies_ns.size() < s.latencies_ns.capacity()) {
+          s.latencies_ns.push_back(e.arrived_ns - sent);
+          s.arrivals_ns.push_back(e.arrived_ns);
+        }
       }
       s.decoder.decode_event(e.data, &state, &s.decoded);
       s.tokens += static_cast<uint64_t>(s.decoded.tokens);
@@ -199,8 +210,41 @@ struct PhaseResult {
   size_t completed = 0;
   std::string first_failure;
   std::vector<int64_t> latencies_ns;
+  std::vector<int64_t> arrivals_ns;
   std::vector<int64_t> processing_ns;
+  std::vector<std::pair<int64_t, int64_t>> stalls_ns;  // [begin, end) of the machine's stalls
   int64_t rss_delta_bytes = 0;
+};
+
+// An idle thread's view of the machine: sleeps 200 us at a time and records each wake-up more than
+// 500 us late as a stall [expected wake-up, actual wake-up).
+class HiccupMeter {
+ public:
+  HiccupMeter() : thread_([this] { run(); }) {}
+  ~HiccupMeter() { stop(); }
+  std::vector<std::pair<int64_t, int64_t>> stop() {
+    if (thread_.joinable()) {
+      done_.store(true);
+      thread_.join();
+    }
+    return std::move(stalls_);
+  }
+
+ private:
+  void run() {
+    constexpr int64_t kSleepNs = 200'000, kLateNs = 500'000;
+    stalls_.reserve(4096);
+    while (!done_.load()) {
+      const int64_t before = now_ns();
+      std::this_thread::sleep_for(std::chrono::nanoseconds(kSleepNs));
+      const int64_t after = now_ns();
+      if (after - before - kSleepNs > kLateNs && stalls_.size() < stalls_.capacity())
+        stalls_.emplace_back(before + kSleepNs, after);
+    }
+  }
+  std::atomic<bool> done_{false};
+  std::vector<std::pair<int64_t, int64_t>> stalls_;
+  std::thread thread_;
 };
 
 // Runs `streams` concurrent streams of `events` events each; optionally samples RSS once every
@@ -214,7 +258,10 @@ PhaseResult run_phase(const Url& url, size_t streams, int64_t events, int64_t in
   HttpClient client(loop, url, opts);
   auto shared = std::make_unique<Shared>();
   shared->record_latency = record_latency;
+  std::unique_ptr<HiccupMeter> hiccups;
   if (record_latency) {
+    hiccups = std::make_unique<HiccupMeter>();
+    shared->arrivals_ns.reserve(static_cast<size_t>(events) * streams + 16);
     shared->latencies_ns.reserve(static_cast<size_t>(events) * streams + 16);
     shared->processing_ns.reserve(static_cast<size_t>(events) * streams + 16);
   }
@@ -258,7 +305,9 @@ PhaseResult run_phase(const Url& url, size_t streams, int64_t events, int64_t in
   result.failures = shared->failures;
   result.completed = shared->completed;
   result.first_failure = shared->first_failure;
+  if (hiccups) result.stalls_ns = hiccups->stop();
   result.latencies_ns = std::move(shared->latencies_ns);
+  result.arrivals_ns = std::move(shared->arrivals_ns);
   result.processing_ns = std::move(shared->processing_ns);
   return result;
 }
@@ -268,6 +317,24 @@ double percentile_us(std::vector<int64_t>& v, double p) {
   std::sort(v.begin(), v.end());
   const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5));
   return static_cast<double>(v[i]) / 1e3;
+}
+
+// Latencies of the events whose [send, receive] window does not overlap a machine stall.
+std::vector<int64_t> outside_stalls(const PhaseResult& r, size_t* affected) {
+  std::vector<int64_t> kept;
+  kept.reserve(r.latencies_ns.size());
+  *affected = 0;
+  for (size_t i = 0; i < r.latencies_ns.size(); ++i) {
+    const int64_t received = r.arrivals_ns[i], sent = received - r.latencies_ns[i];
+    bool hit = false;
+    for (const auto& [b, e] : r.stalls_ns) hit = hit || (b < received && e > sent);
+    if (hit) {
+      ++*affected;
+    } else {
+      kept.push_back(r.latencies_ns[i]);
+    }
+  }
+  return kept;
 }
 
 }  // namespace
@@ -320,6 +387,8 @@ int main(int argc, char** argv) {
 
   auto rate = [](const PhaseResult& r) { return static_cast<double>(r.events) / r.wall_s; };
   auto cpu_rate = [](const PhaseResult& r) { return static_cast<double>(r.events) / std::max(r.cpu_s, 1e-9); };
+  size_t affected = 0;
+  std::vector<int64_t> clean = outside_stalls(lat, &affected);  // before percentile_us sorts the latencies
   const double p50 = percentile_us(lat.latencies_ns, 50);
   const double p99 = percentile_us(lat.latencies_ns, 99);
   const double max_us = percentile_us(lat.latencies_ns, 100);
@@ -334,6 +403,13 @@ int main(int argc, char** argv) {
   std::printf("%-52s %-16s p50 %.1f us, p99 %.1f us, max %.1f us (%zu events)\n",
               "client added latency at 1,000 streams (20k ev/s)", "p99 <= 100 us", p50, p99, max_us,
               lat.latencies_ns.size());
+  int64_t longest_stall_ns = 0;
+  for (const auto& [b, e] : lat.stalls_ns) longest_stall_ns = std::max(longest_stall_ns, e - b);
+  std::printf("%-52s %-16s %zu stalls > 0.5 ms, longest %.2f ms; %zu events overlap one\n",
+              "  machine stalls during the phase (idle thread)", "", lat.stalls_ns.size(),
+              static_cast<double>(longest_stall_ns) / 1e6, affected);
+  std::printf("%-52s %-16s p50 %.1f us, p99 %.1f us (%zu events)\n", "  events clear of machine stalls",
+              "p99 <= 100 us", percentile_us(clean, 50), percentile_us(clean, 99), clean.size());
   std::printf("%-52s %-16s p50 %.1f us, p99 %.1f us (%zu reads)\n", "  of which client processing (read -> handled)",
               "", percentile_us(lat.processing_ns, 50), percentile_us(lat.processing_ns, 99), lat.processing_ns.size());
   std::printf("%-52s %-16s %.2f us (throughput phase: client CPU / events)\n", "client CPU per event", "",
