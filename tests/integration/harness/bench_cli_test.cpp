@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -45,8 +46,10 @@ class BenchCli : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Runs llmbench with `args`; if signal_after_ms >= 0, sends SIGINT to it after that long.
-  Result run(std::vector<std::string> args, int signal_after_ms = -1) {
+  // Runs llmbench with `args`; if `interrupt_when` is given, sends SIGINT once it returns true
+  // (polled every 10 ms, for at most 60 s), so the signal lands after the run has really started
+  // however slowly the process starts on a loaded machine.
+  Result run(std::vector<std::string> args, const std::function<bool()>& interrupt_when = {}) {
     const std::string bin = std::string(LLMBENCH_BINARY_DIR) + "/src/app/llmbench";
     // These tests count the requests their server sees: leave out the /metrics scrapes.
     if (!args.empty() && (args[0] == "load" || args[0] == "single" || args[0] == "sweep")) {
@@ -66,8 +69,8 @@ class BenchCli : public ::testing::Test {
       ::execv(bin.c_str(), argv.data());
       _exit(127);
     }
-    if (signal_after_ms >= 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(signal_after_ms));
+    if (interrupt_when) {
+      for (int i = 0; i < 6000 && !interrupt_when(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       ::kill(pid, SIGINT);
     }
     int status = 0;
@@ -175,7 +178,7 @@ TEST_F(BenchCli, CtrlCWritesPartialResultsAndExits130) {
   const auto r =
       run({"load", "--base-url", server.base_url(), "--concurrency", "3", "--num-prompts", "30", "--drain-timeout",
            "0.3", "--save-result", "--result-dir", dir_.string(), "--result-filename", "res.json", "--no-progress"},
-          /*signal_after_ms=*/800);
+          [&] { return server.requests() >= 3; });  // the load is running: all three users sent
   EXPECT_EQ(r.exit_code, 130) << r.err << r.out;
   EXPECT_NE(r.err.find("partial results: interrupted (SIGINT)"), std::string::npos) << r.err;
   const std::string text = slurp(dir_ / "res.json");
