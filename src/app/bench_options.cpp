@@ -274,7 +274,7 @@ void add_bench_flags(CLI::App& c, BenchFlags& f, BenchScenario scenario) {
              "random/prefix text prompts: before the run, realign each prompt through the server's tokenize endpoint "
              "until the server counts exactly the requested tokens (special tokens included; docs/workloads.md)");
   c.add_option("--tokenize-api", f.tokenize_api,
-               "With --tokenize-via-server: the endpoint's format, vllm (also llmbench serve, SGLang), llama.cpp or "
+               "With --tokenize-via-server: the endpoint's format, vllm (also llmbench serve), llama.cpp or "
                "tgi; auto tries them in turn")
       ->capture_default_str();
   c.add_option("--on-bad-line", f.on_bad_line,

@@ -66,6 +66,12 @@ nlohmann::json realign_through_server(const BenchPlan& plan, workload::Dataset& 
     if (probe.unreachable) {
       throw UsageError(fmt::format("--tokenize-via-server: cannot reach {}: {}", where, probe.summary()));
     }
+    if (probe.unauthorized) {
+      throw UsageError(fmt::format(
+          "--tokenize-via-server: the server refused POST {} (tried {}); check --api-key / $OPENAI_API_KEY and "
+          "--header; no load was sent",
+          where, probe.summary()));
+    }
     throw UsageError(fmt::format(
         "--tokenize-via-server: the server has no tokenize endpoint llmbench can use at POST {} (tried {}); no load "
         "was sent. Drop the flag, or give --tokenizer with the server's tokenizer files",

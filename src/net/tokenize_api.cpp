@@ -211,7 +211,9 @@ std::string TokenizeProbe::summary() const {
 TokenizeClient::TokenizeClient(TokenizeClientOptions options, TokenizeFormat format)
     : options_(std::move(options)), format_(format) {}
 
-std::string TokenizeClient::url() const { return options_.base_url.origin() + target_path(options_); }
+std::string TokenizeClient::url() const {
+  return options_.base_url.origin() + target_path(options_);
+}
 
 TokenizeProbe TokenizeClient::probe(const TokenizeClientOptions& options, const std::vector<TokenizeFormat>& order) {
   TokenizeProbe probe;
@@ -224,6 +226,7 @@ TokenizeProbe TokenizeClient::probe(const TokenizeClientOptions& options, const 
       probe.attempts.push_back(std::string(to_string(format)) + ": " + describe(a));
       return probe;
     }
+    if (a.status == 401 || a.status == 403) probe.unauthorized = true;
     std::string why;
     if (a.outcome.failure == FailureKind::kNone && a.status >= 200 && a.status < 300) {
       if (parse_tokenize_count(format, a.body, &why)) {

@@ -30,7 +30,7 @@ namespace llmbench::net {
 
 enum class TokenizeFormat : uint8_t { kVllm, kLlamaCpp, kTgi };
 
-const char* to_string(TokenizeFormat format);                             // "vllm", "llama.cpp", "tgi"
+const char* to_string(TokenizeFormat format);                                // "vllm", "llama.cpp", "tgi"
 std::optional<TokenizeFormat> parse_tokenize_format(std::string_view name);  // also "llamacpp", "sglang"
 
 // The JSON body asking for `text`'s count. With `chat`, text is one user message (vLLM only:
@@ -47,12 +47,12 @@ struct TokenizeError : std::runtime_error {
 };
 
 struct TokenizeClientOptions {
-  Url base_url;                   // the benchmark's --base-url (its path prefix is kept)
+  Url base_url;                    // the benchmark's --base-url (its path prefix is kept)
   std::string path = "/tokenize";  // appended to the base URL's path prefix
-  ClientOptions client;           // the benchmark's headers, API key and timeouts
-  std::string model;              // sent as "model" (vLLM) when not empty
-  bool chat = false;              // count text as one chat user message (vLLM format only)
-  size_t max_in_flight = 32;      // concurrent tokenize requests
+  ClientOptions client;            // the benchmark's headers, API key and timeouts
+  std::string model;               // sent as "model" (vLLM) when not empty
+  bool chat = false;               // count text as one chat user message (vLLM format only)
+  size_t max_in_flight = 32;       // concurrent tokenize requests
 };
 
 // What probing found: the format, and what each format tried answered (for error messages).
@@ -60,6 +60,7 @@ struct TokenizeProbe {
   std::optional<TokenizeFormat> format;
   std::vector<std::string> attempts;  // "vllm: HTTP 404 ...", one per format tried
   bool unreachable = false;           // connection refused / timed out: nothing else was tried
+  bool unauthorized = false;          // some format was answered 401/403 (API key or headers)
   std::string summary() const;        // the attempts joined for a message
 };
 
@@ -78,7 +79,7 @@ class TokenizeClient {
   std::vector<int32_t> count(const std::vector<std::string>& texts);
 
   TokenizeFormat format() const { return format_; }
-  std::string url() const;        // scheme://host:port/prefix/tokenize
+  std::string url() const;  // scheme://host:port/prefix/tokenize
   int64_t requests_sent() const { return requests_sent_; }
 
  private:

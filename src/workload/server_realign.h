@@ -42,13 +42,13 @@ struct RealignOptions {
 struct RealignReport {
   int64_t prompts = 0;
   int64_t exact = 0;
-  int64_t inexact = 0;                         // kept at the closest length found
-  std::vector<std::string> inexact_examples;   // "prompt 17: requested 5 tokens, server counts 6"
-  int64_t prefixes = 0;                        // shared prefixes realigned first
+  int64_t inexact = 0;                        // kept at the closest length found
+  std::vector<std::string> inexact_examples;  // "prompt 17: requested 5 tokens, server counts 6"
+  int64_t prefixes = 0;                       // shared prefixes realigned first
   int64_t prefixes_inexact = 0;
-  int32_t rounds = 0;                          // batches sent
-  int32_t max_rounds_per_prompt = 0;           // the most counts one prompt needed
-  int64_t counts = 0;                          // texts counted in all
+  int32_t rounds = 0;                 // batches sent
+  int32_t max_rounds_per_prompt = 0;  // the most counts one prompt needed
+  int64_t counts = 0;                 // texts counted in all
 };
 
 // True for the items realign_with_server() can realign: text prompts with a requested length.

@@ -137,10 +137,24 @@ class TokenizeViaServer : public ::testing::Test {
 
   // `llmbench load` against the server; returns the saved result document.
   static json load(std::vector<std::string> extra, const std::string& name, Result* result = nullptr) {
-    std::vector<std::string> args = {"load",        "--base-url",          base_url_, "--model",       "tiny",
-                                     "--no-progress", "--no-server-metrics", "--concurrency", "4",
-                                     "--random-output-len", "2", "--ignore-eos", "--save-result", "--save-detailed",
-                                     "--result-dir", dir_.string(), "--result-filename", name};
+    std::vector<std::string> args = {"load",
+                                     "--base-url",
+                                     base_url_,
+                                     "--model",
+                                     "tiny",
+                                     "--no-progress",
+                                     "--no-server-metrics",
+                                     "--concurrency",
+                                     "4",
+                                     "--random-output-len",
+                                     "2",
+                                     "--ignore-eos",
+                                     "--save-result",
+                                     "--save-detailed",
+                                     "--result-dir",
+                                     dir_.string(),
+                                     "--result-filename",
+                                     name};
     args.insert(args.end(), extra.begin(), extra.end());
     Result r = run(args);
     if (result) *result = r;
@@ -210,9 +224,9 @@ TEST_F(TokenizeViaServer, RangeOfLengthsWithASharedPrefix) {
 }
 
 TEST_F(TokenizeViaServer, ChatPromptsCountTheChatTemplate) {
-  const json doc = load({"--backend", "openai-chat", "--tokenize-via-server", "--random-input-len", "37",
-                         "--num-prompts", "3"},
-                        "chat.json");
+  const json doc =
+      load({"--backend", "openai-chat", "--tokenize-via-server", "--random-input-len", "37", "--num-prompts", "3"},
+           "chat.json");
   ASSERT_TRUE(doc.is_object());
   for (const auto& n : doc["input_lens"]) EXPECT_EQ(n.get<int>(), 37);
   EXPECT_EQ(doc["llmbench"]["workload"]["tokenize_via_server"]["chat"], true);

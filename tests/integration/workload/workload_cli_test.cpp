@@ -263,6 +263,15 @@ TEST_F(WorkloadCli, TokenizeViaServerWithoutAnEndpointFailsBeforeAnyLoad) {
   EXPECT_NE(r.err.find("llama.cpp: HTTP 404"), std::string::npos) << r.err;
   EXPECT_EQ(server.requests(), 4);
 
+  // A server that wants an API key: said so, not "no endpoint".
+  ScriptedSseServer locked([](int64_t) { return ResponseScript{.status = 401}; });
+  r = run({"load", "--base-url", locked.base_url(), "--tokenize-via-server", "--random-input-len", "16",
+           "--num-prompts", "2", "--no-progress"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("the server refused"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--api-key"), std::string::npos) << r.err;
+  EXPECT_EQ(locked.requests(), 3);
+
   // Nothing listening: a clear message, exit 2.
   const auto port = testing::unused_port();
   r = run({"load", "--base-url", "http://127.0.0.1:" + std::to_string(port), "--tokenize-via-server",

@@ -31,13 +31,14 @@ TEST(TokenizeApi, BodiesCountWhatAGenerationRequestCounts) {
 
 TEST(TokenizeApi, AnswersOfEachServer) {
   std::string error;
-  EXPECT_EQ(parse_tokenize_count(TokenizeFormat::kVllm,
-                                 R"({"count":3,"max_model_len":2048,"tokens":[2,31414,232],"token_strs":null})", &error),
-            3);
+  EXPECT_EQ(
+      parse_tokenize_count(TokenizeFormat::kVllm,
+                           R"({"count":3,"max_model_len":2048,"tokens":[2,31414,232],"token_strs":null})", &error),
+      3);
   EXPECT_EQ(parse_tokenize_count(TokenizeFormat::kLlamaCpp, R"({"tokens":[1,15043,3186]})", &error), 3);
-  EXPECT_EQ(parse_tokenize_count(TokenizeFormat::kTgi,
-                                 R"([{"id":1,"text":"<s>","start":0,"stop":0},{"id":15043,"text":"Hi","start":0,"stop":2}])",
-                                 &error),
+  EXPECT_EQ(parse_tokenize_count(
+                TokenizeFormat::kTgi,
+                R"([{"id":1,"text":"<s>","start":0,"stop":0},{"id":15043,"text":"Hi","start":0,"stop":2}])", &error),
             2);
   EXPECT_EQ(parse_tokenize_count(TokenizeFormat::kTgi, "[]", &error), 0);
 }
