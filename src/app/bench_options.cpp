@@ -102,6 +102,41 @@ std::string host_name() {
   return buf;
 }
 
+// --tokenize-via-server / --tokenize-api: which prompts can be realigned and through what.
+void resolve_tokenize_flags(const BenchFlags& f, BenchPlan& plan) {
+  auto& d = plan.dataset;
+  if (!f.tokenize_via_server) {
+    if (f.tokenize_api != "auto") usage("--tokenize-api: only with --tokenize-via-server");
+    return;
+  }
+  plan.tokenize_via_server = true;
+  if (plan.exec) usage("--tokenize-via-server: the exec backend has no HTTP server to ask (use --tokenizer)");
+  if (!plan.use_dataset) usage("--tokenize-via-server: realigns generated prompts, not a fixed --prompt");
+  if (d.kind != workload::DatasetKind::kRandom && d.kind != workload::DatasetKind::kPrefix) {
+    usage(fmt::format(
+        "--tokenize-via-server: needs --dataset-name random (or prefix): the {} dataset asks for no prompt length",
+        workload::to_string(d.kind)));
+  }
+  if (d.kind == workload::DatasetKind::kPrefix && d.num_turns > 1) {
+    usage("--tokenize-via-server: multi-turn sessions (--num-turns > 1) are not realigned; use one turn");
+  }
+  if (f.prompt_type == "token-ids" || f.prompt_type == "ids") {
+    usage("--tokenize-via-server realigns text prompts: token-id prompts are exact already (drop --prompt-type)");
+  }
+  d.token_id_prompts = false;  // implied: text prompts
+  if (f.tokenize_api != "auto") {
+    plan.tokenize_format = net::parse_tokenize_format(f.tokenize_api);
+    if (!plan.tokenize_format) {
+      usage(fmt::format("--tokenize-api: expected auto, vllm, llama.cpp or tgi, got '{}'", f.tokenize_api));
+    }
+    if (plan.synthetic.backend == workload::ApiBackend::kOpenAiChat &&
+        *plan.tokenize_format != net::TokenizeFormat::kVllm) {
+      usage(fmt::format("--tokenize-api {}: has no chat form, so it cannot count a chat prompt (use vllm)",
+                        f.tokenize_api));
+    }
+  }
+}
+
 // Dataset flags into plan.dataset (files are read later, by prepare_bench_workload).
 void resolve_dataset_flags(const BenchFlags& f, BenchPlan& plan) {
   auto& d = plan.dataset;
@@ -175,6 +210,7 @@ void resolve_dataset_flags(const BenchFlags& f, BenchPlan& plan) {
   } else if (d.kind == workload::DatasetKind::kJsonl) {
     d.num_prompts = 0;  // every line; the runner cycles through them for --num-prompts
   }
+  resolve_tokenize_flags(f, plan);
   if (plan.use_dataset) plan.info.dataset_name = workload::to_string(d.kind);
   if (plan.use_dataset && d.kind == workload::DatasetKind::kRandom)
     plan.info.input_len = d.random_prefix_len + d.input_len;
@@ -234,6 +270,13 @@ void add_bench_flags(CLI::App& c, BenchFlags& f, BenchScenario scenario) {
   c.add_option("--num-prefixes", f.num_prefixes, "prefix dataset: distinct prefixes (default 10)");
   c.add_option("--num-turns", f.num_turns, "prefix dataset: turns per session; each turn carries the earlier ones");
   c.add_flag("--turns-as-text", f.turns_as_text, "prefix dataset: concatenate turns as text instead of chat messages");
+  c.add_flag("--tokenize-via-server", f.tokenize_via_server,
+             "random/prefix text prompts: before the run, realign each prompt through the server's tokenize endpoint "
+             "until the server counts exactly the requested tokens (special tokens included; docs/workloads.md)");
+  c.add_option("--tokenize-api", f.tokenize_api,
+               "With --tokenize-via-server: the endpoint's format, vllm (also llmbench serve), llama.cpp or "
+               "tgi; auto tries them in turn")
+      ->capture_default_str();
   c.add_option("--on-bad-line", f.on_bad_line,
                "Malformed dataset line/entry: skip (default, counted) or error (exit 2)")
       ->capture_default_str();

@@ -12,6 +12,7 @@
 #include "loadgen/run_info.h"
 #include "net/exec_transport.h"
 #include "net/http_client.h"
+#include "net/tokenize_api.h"
 #include "telemetry/telemetry_collector.h"
 #include "workload/dataset.h"
 #include "workload/synthetic_prompts.h"
@@ -44,6 +45,8 @@ struct BenchFlags {
   std::string dataset_name, dataset_path, random_range_ratio, random_prefix_len, prompt_type, sharegpt_output_len;
   std::string prefix_len, suffix_len, num_prefixes, num_turns, on_bad_line = "skip", num_runs;
   bool trace_replay = false, turns_as_text = false;
+  bool tokenize_via_server = false;  // realign text prompts through the server's /tokenize
+  std::string tokenize_api = "auto";
 };
 
 struct BenchPlan {
@@ -64,7 +67,11 @@ struct BenchPlan {
   // Datasets: used unless --prompt gives a fixed text (then `synthetic` is used).
   bool use_dataset = true;
   workload::DatasetOptions dataset;
-  bool trace_replay = false;      // send request i at its JSONL timestamp offset
+  bool trace_replay = false;  // send request i at its JSONL timestamp offset
+  // --tokenize-via-server: text prompts realigned to the server's own token counts before the
+  // clock starts; the format is probed (vllm, llama.cpp, tgi) unless --tokenize-api names one.
+  bool tokenize_via_server = false;
+  std::optional<net::TokenizeFormat> tokenize_format;
   int32_t num_runs = 1;           // --num-runs: repeat the scenario and report mean and 95% CI
   bool exec = false;              // --backend exec: requests go to an engine adapter process
   net::ExecEngineOptions engine;  // when exec

@@ -65,6 +65,8 @@ Dataset make_random(const DatasetOptions& o, const tokenizer::Tokenizer& tok) {
       item.text = prefix_text + gen.complete(prefix_text, item.requested_prompt_len, rng, &fixed);
       ds.exact_fixups += fixed;
       item.prompt_len = gen.count(item.text);
+      item.shared_prefix_bytes = prefix_text.size();
+      item.requested_prefix_len = o.random_prefix_len;
     }
     ds.items.push_back(std::move(item));
   }
@@ -112,6 +114,8 @@ Dataset make_prefix(const DatasetOptions& o, const tokenizer::Tokenizer& tok) {
         item.text = prefix_texts[p] + gen.complete(prefix_texts[p], item.requested_prompt_len, rng, &fixed);
         ds.exact_fixups += fixed;
         item.prompt_len = gen.count(item.text);
+        item.shared_prefix_bytes = prefix_texts[p].size();
+        item.requested_prefix_len = o.prefix_len;
       }
       ds.items.push_back(std::move(item));
     }

@@ -64,6 +64,11 @@ struct WorkloadItem {
   std::vector<net::ChatMessage> messages;  // chat conversation (when not empty)
   int32_t prompt_len = 0;                  // tokens as counted by the tokenizer (ids: their number)
   int32_t requested_prompt_len = -1;       // random/prefix: the length asked for (-1: n/a)
+  // random/prefix text prompts: `text` starts with a prefix shared with other items, of this many
+  // bytes, generated for requested_prefix_len tokens (0: no shared prefix). Realigning through a
+  // server (server_realign.h) keeps these bytes identical across the items that share them.
+  size_t shared_prefix_bytes = 0;
+  int32_t requested_prefix_len = 0;
   int32_t max_tokens = 0;
   std::optional<double> timestamp_s;  // jsonl trace time
 };
@@ -81,6 +86,9 @@ struct Dataset {
   int64_t filtered = 0;            // well-formed entries left out by length rules (sharegpt)
   int64_t oversampled = 0;         // items repeated because the file had too few (sharegpt)
   int64_t exact_fixups = 0;        // random text: prompts that needed the character-level fix-up
+  // Whose count prompt_len is: "local tokenizer" (encode without special tokens) or "server"
+  // (the target's tokenize endpoint, what it counts for a generation request; server_realign.h).
+  std::string length_source = "local tokenizer";
 };
 
 // A file that cannot be used (missing, not JSON, a bad line with --on-bad-line error, no usable

@@ -108,19 +108,13 @@ std::vector<int64_t> trace_offsets_ns(const Dataset& dataset) {
 nlohmann::json describe_dataset(const Dataset& ds, const DatasetOptions& o, const std::string& tokenizer_name) {
   const auto in = len_stats(ds.items, [](const WorkloadItem& it) { return it.prompt_len; });
   const auto out = len_stats(ds.items, [](const WorkloadItem& it) { return it.max_tokens; });
-  nlohmann::json j = {{"dataset_name", to_string(ds.kind)},
-                      {"num_items", ds.items.size()},
-                      {"tokenizer", tokenizer_name},
-                      {"achieved_input_len_mean", in.mean},
-                      {"achieved_input_len_min", in.min},
-                      {"achieved_input_len_max", in.max},
-                      {"output_len_mean", out.mean},
-                      {"output_len_min", out.min},
-                      {"output_len_max", out.max},
-                      {"skipped_lines", ds.skipped},
-                      {"filtered", ds.filtered},
-                      {"oversampled", ds.oversampled},
-                      {"seed", o.seed}};
+  nlohmann::json j = {{"dataset_name", to_string(ds.kind)}, {"num_items", ds.items.size()},
+                      {"tokenizer", tokenizer_name},        {"input_len_counted_by", ds.length_source},
+                      {"achieved_input_len_mean", in.mean}, {"achieved_input_len_min", in.min},
+                      {"achieved_input_len_max", in.max},   {"output_len_mean", out.mean},
+                      {"output_len_min", out.min},          {"output_len_max", out.max},
+                      {"skipped_lines", ds.skipped},        {"filtered", ds.filtered},
+                      {"oversampled", ds.oversampled},      {"seed", o.seed}};
   if (!o.path.empty() && (o.kind == DatasetKind::kJsonl || o.kind == DatasetKind::kShareGpt)) {
     j["dataset_path"] = o.path;
   }
@@ -167,8 +161,9 @@ std::string dataset_summary_line(const Dataset& ds, const DatasetOptions& o) {
     line += lo == hi ? fmt::format(", input {} tokens requested", lo)
                      : fmt::format(", input {}..{} tokens requested", lo, hi);
   }
-  line += fmt::format(", input {:.1f} tokens achieved (min {}, max {}), output {:.1f} (min {}, max {})", in.mean,
-                      in.min, in.max, out.mean, out.min, out.max);
+  line += fmt::format(", input {:.1f} tokens achieved (min {}, max {}; counted by {}), output {:.1f} (min {}, max {})",
+                      in.mean, in.min, in.max, ds.length_source == "server" ? "the server" : ds.length_source, out.mean,
+                      out.min, out.max);
   if (ds.skipped) line += fmt::format("; {} malformed lines skipped", ds.skipped);
   if (ds.filtered) line += fmt::format("; {} entries filtered by length", ds.filtered);
   if (ds.oversampled) line += fmt::format("; {} oversampled", ds.oversampled);

@@ -23,13 +23,14 @@ std::vector<RequestSpec> build_dataset_requests(const Dataset& dataset, ApiBacke
 // items carry no timestamps.
 std::vector<int64_t> trace_offsets_ns(const Dataset& dataset);
 
-// {"dataset_name", "num_items", "requested_input_len", "achieved_input_len_mean/min/max",
+// {"dataset_name", "num_items", "input_len_counted_by" ("local tokenizer" or "server"),
+//  "requested_input_len", "achieved_input_len_mean/min/max",
 //  "exact_input_len_fraction", "output_len_mean/min/max", "skipped_lines", "bad_lines": [...], ...}
 nlohmann::json describe_dataset(const Dataset& dataset, const DatasetOptions& options,
                                 const std::string& tokenizer_name);
 
 // One line for the terminal, e.g. "Dataset: random, 100 prompts, input 1024 tokens requested,
-// 1024 achieved (min 1024, max 1024), output 128".
+// input 1024.0 tokens achieved (min 1024, max 1024; counted by local tokenizer), output 128.0 ...".
 std::string dataset_summary_line(const Dataset& dataset, const DatasetOptions& options);
 
 }  // namespace llmbench::workload

@@ -244,5 +244,64 @@ TEST_F(WorkloadCli, SloSearchFindsTheKnownCapacity) {
   EXPECT_EQ(doc["runs"].size(), probes.size());
 }
 
+TEST_F(WorkloadCli, TokenizeViaServerWithoutAnEndpointFailsBeforeAnyLoad) {
+  // A server that answers 404 to everything but would stream completions is never loaded: the
+  // three tokenize formats are probed, then the command stops with exit code 2.
+  ScriptedSseServer server([](int64_t) { return ResponseScript{.status = 404}; });
+  auto r = run({"load", "--base-url", server.base_url(), "--tokenize-via-server", "--random-input-len", "16",
+                "--num-prompts", "4", "--no-progress"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("no tokenize endpoint"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/tokenize"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("vllm: HTTP 404"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tgi: HTTP 404"), std::string::npos) << r.err;
+  EXPECT_EQ(server.requests(), 3);  // the probes only
+  // Same through sweep, and with one named format: one probe.
+  r = run({"sweep", "--base-url", server.base_url(), "--concurrency", "1,2", "--tokenize-via-server", "--tokenize-api",
+           "llama.cpp", "--random-input-len", "16", "--num-prompts", "4", "--no-progress"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("llama.cpp: HTTP 404"), std::string::npos) << r.err;
+  EXPECT_EQ(server.requests(), 4);
+
+  // A server that wants an API key: said so, not "no endpoint".
+  ScriptedSseServer locked([](int64_t) { return ResponseScript{.status = 401}; });
+  r = run({"load", "--base-url", locked.base_url(), "--tokenize-via-server", "--random-input-len", "16",
+           "--num-prompts", "2", "--no-progress"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("the server refused"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--api-key"), std::string::npos) << r.err;
+  EXPECT_EQ(locked.requests(), 3);
+
+  // Nothing listening: a clear message, exit 2.
+  const auto port = testing::unused_port();
+  r = run({"load", "--base-url", "http://127.0.0.1:" + std::to_string(port), "--tokenize-via-server",
+           "--random-input-len", "16", "--num-prompts", "2", "--no-progress"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot reach"), std::string::npos) << r.err;
+}
+
+TEST_F(WorkloadCli, TokenizeViaServerFlagErrors) {
+  ScriptedSseServer server([](int64_t) { return ResponseScript{.tokens = 2}; });
+  const std::string url = server.base_url();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--dataset-name", "jsonl", "--dataset-path", kData + "trace_sample.jsonl"}, "needs --dataset-name random"},
+      {{"--prompt-type", "token-ids"}, "realigns text prompts"},
+      {{"--prompt", "hello"}, "not a fixed --prompt"},
+      {{"--tokenize-api", "nope"}, "--tokenize-api: expected auto"},
+      {{"--backend", "openai-chat", "--tokenize-api", "tgi"}, "no chat form"},
+  };
+  for (const auto& [extra, message] : cases) {
+    std::vector<std::string> args = {"load", "--base-url", url, "--tokenize-via-server", "--no-progress"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << message;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  }
+  const auto r = run({"load", "--base-url", url, "--tokenize-api", "vllm", "--no-progress"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("only with --tokenize-via-server"), std::string::npos) << r.err;
+  EXPECT_EQ(server.requests(), 0);
+}
+
 }  // namespace
 }  // namespace llmbench
