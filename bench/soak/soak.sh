@@ -35,7 +35,7 @@ done
 echo "soak: server at $url (pid $serve_pid); load for ${duration_s}s at concurrency $concurrency"
 
 "$bin" load --base-url "$url" --model opt-125m --concurrency "$concurrency" --duration "$duration_s" \
-  --num-prompts 100000000 --random-input-len 64 --random-output-len 64 --ignore-eos --no-progress \
+  --random-input-len 64 --random-output-len 64 --ignore-eos --no-progress \
   --save-result --result-dir "$out" --result-filename load.json >"$out/load.log" 2>&1 &
 load_pid=$!
 
