@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 #include "core/clock.h"
 #include "loadgen/stream_decoder.h"
@@ -115,6 +116,10 @@ struct Shard {
   std::optional<ArrivalSchedule> schedule;
   bool arrivals_done = false;
   std::deque<std::pair<int64_t, int64_t>> waiting;  // open loop (index, scheduled_ns) waiting for a slot
+  // Closed loop: a user whose request could not even connect waits before its next one (1 ms,
+  // doubling to 1 s, reset by any request that connects), so a dead or restarting server is not
+  // hammered by a tight loop of refused connections, each leaving a record (millions a minute).
+  std::unordered_map<int32_t, int64_t> connect_backoff_ns;
   int64_t deadline_ns = 0;
   RunOutcome outcome;
 
@@ -379,10 +384,26 @@ void Shard::on_done(Slot* slot, const net::Outcome& result, int64_t end_ns) {
   }
   if (phase != Phase::kMeasure) return;
   if (options.mode == LoadMode::kClosedLoop) {
-    loop.post([this, worker] {
+    const bool no_connection = result.failure == net::FailureKind::kConnectRefused ||
+                               result.failure == net::FailureKind::kConnectTimeout ||
+                               result.failure == net::FailureKind::kDns;
+    int64_t delay_ns = 0;
+    if (no_connection) {
+      int64_t& backoff = connect_backoff_ns[worker];
+      backoff = backoff == 0 ? 1'000'000 : std::min<int64_t>(backoff * 2, 1'000'000'000);
+      delay_ns = backoff;
+    } else {
+      connect_backoff_ns.erase(worker);
+    }
+    auto next = [this, worker] {
       issue_closed(worker);
       maybe_finish();
-    });
+    };
+    if (delay_ns > 0) {
+      loop.post_at(now_ns() + delay_ns, std::move(next));
+    } else {
+      loop.post(std::move(next));
+    }
   } else {
     loop.post([this] {
       while (!stopping && !waiting.empty() && (cap == 0 || measured_in_flight < cap)) {

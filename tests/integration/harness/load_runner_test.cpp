@@ -200,6 +200,20 @@ TEST(LoadRunner, RefusedConnectionsFailFastAndTheRunEnds) {
   }
 }
 
+// A closed-loop user whose connection is refused backs off (1 ms doubling to 1 s) instead of
+// spinning: for half a second against a dead port, a handful of attempts, not tens of thousands.
+TEST(LoadRunner, RefusedConnectionsBackOffInAClosedLoop) {
+  LoadOptions o;
+  o.concurrency = 1;
+  o.num_prompts = 0;  // unlimited: the duration ends the run
+  o.duration_s = 0.5;
+  LoadRunner runner(url_of("http://127.0.0.1:" + std::to_string(testing::unused_port())), specs(4), o);
+  const auto out = runner.run();
+  EXPECT_GE(out.records.size(), 2u);
+  EXPECT_LE(out.records.size(), 12u);  // 1+2+4+...+256 ms: at most 10 attempts fit in 0.5 s
+  for (const auto& r : out.records) EXPECT_EQ(r.failure_kind, "connection_refused") << r.error;
+}
+
 TEST(LoadRunner, StopDrainsThenCancelsAndMarksPartial) {
   ScriptedSseServer server([](int64_t) { return ResponseScript{.ttft_ms = 10, .itl_ms = 50, .tokens = 200}; });
   LoadOptions o;
