@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <stdexcept>
 
 namespace llmbench::engine::cpu {
 namespace {
@@ -36,15 +37,26 @@ CpuThreadPool::~CpuThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-// Claims tasks of job `generation` until none is left or a newer job has started. A successful
-// claim proves the job fields read before it belong to this job: the caller cannot start the next
-// job before every task of this one is claimed and done.
+// The claim word packs the job's generation (24 bits), its task count and the next task index
+// (20 bits each). A successful compare-and-swap therefore proves that the task exists in *that*
+// job, and the job cannot finish (nor its caller return and reuse ctx's stack frame) until the
+// task is done. With the count in a separate atomic, a worker still in an old job could read the
+// next job's larger count, claim a task index the old job never had and call the old, dead ctx.
+namespace {
+constexpr uint64_t kFieldMask = (uint64_t{1} << 20) - 1;
+constexpr uint64_t kGenerationMask = (uint64_t{1} << 24) - 1;
+inline uint64_t pack_claim(uint32_t generation, int num_tasks) {
+  return (static_cast<uint64_t>(generation) & kGenerationMask) << 40 | static_cast<uint64_t>(num_tasks) << 20;
+}
+}  // namespace
+
 void CpuThreadPool::work(uint32_t generation, int thread) {
   uint64_t v = claim_.load(std::memory_order_acquire);
   for (;;) {
-    if (static_cast<uint32_t>(v >> 32) != generation) return;
-    const int task = static_cast<int>(v & 0xffffffffu);
-    if (task >= num_tasks_.load(std::memory_order_relaxed)) return;
+    if ((v >> 40) != (static_cast<uint64_t>(generation) & kGenerationMask)) return;
+    const uint64_t num_tasks = (v >> 20) & kFieldMask;
+    const int task = static_cast<int>(v & kFieldMask);
+    if (static_cast<uint64_t>(task) >= num_tasks) return;
     if (!claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
     call_.load(std::memory_order_relaxed)(ctx_.load(std::memory_order_relaxed), task, thread);
     done_.fetch_add(1, std::memory_order_release);
@@ -58,12 +70,12 @@ void CpuThreadPool::run_impl(int num_tasks, Call call, void* ctx) {
     for (int t = 0; t < num_tasks; ++t) call(ctx, t, 0);
     return;
   }
+  if (static_cast<uint64_t>(num_tasks) > kFieldMask) throw std::invalid_argument("CpuThreadPool: too many tasks");
   const uint32_t generation = ++last_generation_;
-  num_tasks_.store(num_tasks, std::memory_order_relaxed);
   call_.store(call, std::memory_order_relaxed);
   ctx_.store(ctx, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
-  claim_.store(static_cast<uint64_t>(generation) << 32, std::memory_order_release);
+  claim_.store(pack_claim(generation, num_tasks), std::memory_order_release);
   generation_.store(generation, std::memory_order_release);
   if (sleepers_.load(std::memory_order_acquire) > 0) futex_wake_all(generation_);
   work(generation, 0);

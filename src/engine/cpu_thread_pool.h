@@ -3,8 +3,9 @@
 // every task in [0, n) on the caller plus the workers and returns when all are done. Cheap per
 // call (no allocation; workers spin briefly after a job before sleeping on a futex), since one
 // decode step issues ~50 of them. Tasks are claimed through one atomic word holding the job's
-// generation and the next task index, so the caller never waits for a worker that has not woken
-// up yet (on a loaded machine it simply runs the tasks itself).
+// generation, task count and next task index, so the caller never waits for a worker that has not
+// woken up yet (on a loaded machine it simply runs the tasks itself) and a late worker can never
+// run a task of a job that has ended.
 #include <atomic>
 #include <cstdint>
 #include <thread>
@@ -39,11 +40,10 @@ class CpuThreadPool {
 
   std::vector<std::thread> workers_;
   uint32_t last_generation_ = 0;         // caller only
-  std::atomic<uint64_t> claim_{0};       // generation << 32 | next task index
+  std::atomic<uint64_t> claim_{0};       // generation (24 bits) | task count (20) | next task index (20)
   std::atomic<uint32_t> generation_{0};  // futex word the workers sleep on
   std::atomic<uint32_t> sleepers_{0};
   std::atomic<int> done_{0};
-  std::atomic<int> num_tasks_{0};
   std::atomic<Call> call_{nullptr};
   std::atomic<void*> ctx_{nullptr};
   std::atomic<bool> stop_{false};

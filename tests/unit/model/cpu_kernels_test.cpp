@@ -264,6 +264,34 @@ TEST(CpuThreadPool, RunsEveryTaskOnce) {
   }
 }
 
+// Regression (a 10-minute soak of llmbench serve crashed in a pool worker): a worker still looking
+// at a finished job read the next job's larger task count, claimed an index the finished job never
+// had and called that job's function on its caller's dead stack frame. Jobs here alternate between
+// a few tasks and many, each job's state lives in the caller's frame, and every task checks that it
+// belongs to the job that is running; the total count of calls must be exact.
+TEST(CpuThreadPool, ALateWorkerNeverRunsATaskOfAFinishedJob) {
+  CpuThreadPool pool(2);
+  std::atomic<int64_t> calls{0};
+  int64_t expected = 0;
+  std::atomic<int> running_job{-1};
+  for (int job = 0; job < 100000; ++job) {
+    const int n = job % 2 == 0 ? 2 : 48;
+    int hits[48] = {};
+    running_job.store(job);
+    pool.run(n, [&, job, n](int t, int) {
+      calls.fetch_add(1, std::memory_order_relaxed);
+      if (t >= n || running_job.load() != job) {
+        ADD_FAILURE() << "task " << t << " of job " << job << " ran during job " << running_job.load();
+        return;
+      }
+      __atomic_fetch_add(&hits[t], 1, __ATOMIC_RELAXED);
+    });
+    expected += n;
+    for (int t = 0; t < n; ++t) ASSERT_EQ(hits[t], 1) << "job " << job << " task " << t;
+  }
+  EXPECT_EQ(calls.load(), expected);
+}
+
 TEST(CpuFeatures, DetectionIsConsistent) {
   CpuFeatures f = detect_cpu_features();
   if (f.avx512_bf16) {
