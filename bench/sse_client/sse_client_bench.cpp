@@ -7,13 +7,16 @@
 // generator does. Phases:
 //   throughput  S streams, each E events sent back to back (server batches writes): events/s
 //   streams     2,000 concurrent streams, all open at once, all must complete
-//   latency     1,000 streams, one event per stream every 50 ms: receive stamp - send stamp
+//   latency     1,000 streams, one event per stream every 50 ms: receive stamp - send stamp, once
+//               every stream has had its first event (before that the loop is still opening
+//               connections: those events are counted and left out)
 //   memory      RSS delta / streams while 2,000 streams are open and idle between events
 // During the latency phases an idle thread measures the machine's own stalls (as jHiccup does):
 // it sleeps 200 us at a time and records every wake-up late by more than 500 us. Events whose
 // send-to-receive window overlaps such a stall are counted, and the p99 is shown with and without
 // them, so a stall of the (virtual) machine is not mistaken for the client's latency.
-// Usage: sse_client_bench [--quick]
+// Usage: sse_client_bench [--quick]; SSE_SLOW_TRACE=file.csv writes the latency phase's events
+// slower than 500 us (receive time from the phase start, stream, its event number, latency).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -142,15 +145,21 @@ struct Shared {
   uint64_t failures = 0;
   size_t completed = 0;
   size_t with_first_event = 0;
-  std::vector<int64_t> latencies_ns;   // preallocated: receive stamp - server send stamp, per event
-  std::vector<int64_t> arrivals_ns;    // receive stamp of the same events
+  std::vector<int64_t> latencies_ns;  // preallocated: receive stamp - server send stamp, per event
+  std::vector<int64_t> arrivals_ns;   // receive stamp of the same events
+  std::vector<int32_t> stream_of;     // which stream (in start order) and which of its events
+  std::vector<int32_t> event_of;
   std::vector<int64_t> processing_ns;  // per read: end of handling (SSE + JSON decode) - receive stamp
   bool record_latency = false;
+  size_t total_streams = 0;     // latency is recorded once every stream has had its first event
+  uint64_t ramp_up_events = 0;  // events before that (connections still being opened)
   std::string first_failure;
 };
 
 struct Stream final : ResponseHandler {
   Shared* shared = nullptr;
+  int32_t index = 0;
+  int32_t events_seen = 0;
   SseParser sse{1u << 20};
   StreamState state;
   bool got_event = false;
@@ -164,11 +173,16 @@ struct Stream final : ResponseHandler {
         ++s.with_first_event;
       }
       if (e.done) return;
-      if (s.record_latency && e.data.size() > 6 && e.data.compare(0, 5, "{\"t\":") == 0) {
+      ++events_seen;
+      const bool ramping = s.with_first_event < s.total_streams;
+      if (s.record_latency && ramping) ++s.ramp_up_events;
+      if (s.record_latency && !ramping && e.data.size() > 6 && e.data.compare(0, 5, "{\"t\":") == 0) {
         const int64_t sent = std::strtoll(e.data.data() + 5, nullptr, 10);
         if (s.latencies_ns.size() < s.latencies_ns.capacity()) {
           s.latencies_ns.push_back(e.arrived_ns - sent);
           s.arrivals_ns.push_back(e.arrived_ns);
+          s.stream_of.push_back(index);
+          s.event_of.push_back(events_seen);
         }
       }
       s.decoder.decode_event(e.data, &state, &s.decoded);
@@ -211,6 +225,10 @@ struct PhaseResult {
   std::string first_failure;
   std::vector<int64_t> latencies_ns;
   std::vector<int64_t> arrivals_ns;
+  std::vector<int32_t> stream_of;
+  std::vector<int32_t> event_of;
+  int64_t start_ns = 0;
+  uint64_t ramp_up_events = 0;
   std::vector<int64_t> processing_ns;
   std::vector<std::pair<int64_t, int64_t>> stalls_ns;  // [begin, end) of the machine's stalls
   int64_t rss_delta_bytes = 0;
@@ -258,10 +276,13 @@ PhaseResult run_phase(const Url& url, size_t streams, int64_t events, int64_t in
   HttpClient client(loop, url, opts);
   auto shared = std::make_unique<Shared>();
   shared->record_latency = record_latency;
+  shared->total_streams = streams;
   std::unique_ptr<HiccupMeter> hiccups;
   if (record_latency) {
     hiccups = std::make_unique<HiccupMeter>();
     shared->arrivals_ns.reserve(static_cast<size_t>(events) * streams + 16);
+    shared->stream_of.reserve(static_cast<size_t>(events) * streams + 16);
+    shared->event_of.reserve(static_cast<size_t>(events) * streams + 16);
     shared->latencies_ns.reserve(static_cast<size_t>(events) * streams + 16);
     shared->processing_ns.reserve(static_cast<size_t>(events) * streams + 16);
   }
@@ -279,6 +300,7 @@ PhaseResult run_phase(const Url& url, size_t streams, int64_t events, int64_t in
   for (size_t i = 0; i < streams; ++i) {
     handlers.push_back(std::make_unique<Stream>());
     handlers.back()->shared = shared.get();
+    handlers.back()->index = static_cast<int32_t>(i);
     Stream* h = handlers.back().get();
     if (stagger_ns > 0) {  // spread stream starts so events arrive evenly, not in synchronized bursts
       loop.post_at(t0 + static_cast<int64_t>(i) * stagger_ns, [&client, &req, h] { client.send(req, h); });
@@ -308,6 +330,10 @@ PhaseResult run_phase(const Url& url, size_t streams, int64_t events, int64_t in
   if (hiccups) result.stalls_ns = hiccups->stop();
   result.latencies_ns = std::move(shared->latencies_ns);
   result.arrivals_ns = std::move(shared->arrivals_ns);
+  result.stream_of = std::move(shared->stream_of);
+  result.event_of = std::move(shared->event_of);
+  result.start_ns = t0;
+  result.ramp_up_events = shared->ramp_up_events;
   result.processing_ns = std::move(shared->processing_ns);
   return result;
 }
@@ -387,6 +413,17 @@ int main(int argc, char** argv) {
 
   auto rate = [](const PhaseResult& r) { return static_cast<double>(r.events) / r.wall_s; };
   auto cpu_rate = [](const PhaseResult& r) { return static_cast<double>(r.events) / std::max(r.cpu_s, 1e-9); };
+  if (const char* path = std::getenv("SSE_SLOW_TRACE")) {  // the slow events of the 1,000-stream phase
+    if (FILE* f = std::fopen(path, "w")) {
+      std::fprintf(f, "received_ms_from_phase_start,stream,event,latency_us\n");
+      for (size_t i = 0; i < lat.latencies_ns.size(); ++i) {
+        if (lat.latencies_ns[i] < 500'000) continue;
+        std::fprintf(f, "%.3f,%d,%d,%.1f\n", static_cast<double>(lat.arrivals_ns[i] - lat.start_ns) / 1e6,
+                     lat.stream_of[i], lat.event_of[i], static_cast<double>(lat.latencies_ns[i]) / 1e3);
+      }
+      std::fclose(f);
+    }
+  }
   size_t affected = 0;
   std::vector<int64_t> clean = outside_stalls(lat, &affected);  // before percentile_us sorts the latencies
   const double p50 = percentile_us(lat.latencies_ns, 50);
@@ -400,9 +437,9 @@ int main(int argc, char** argv) {
               static_cast<long long>(tp_events), static_cast<unsigned long long>(tp.tokens));
   std::printf("%-52s %-16s %zu of %zu completed, %llu failed, %.0f events/s\n", "concurrent streams", "2,000",
               many_r.completed - many_r.failures, many, static_cast<unsigned long long>(many_r.failures), rate(many_r));
-  std::printf("%-52s %-16s p50 %.1f us, p99 %.1f us, max %.1f us (%zu events)\n",
+  std::printf("%-52s %-16s p50 %.1f us, p99 %.1f us, max %.1f us (%zu events; %llu before all streams were open)\n",
               "client added latency at 1,000 streams (20k ev/s)", "p99 <= 100 us", p50, p99, max_us,
-              lat.latencies_ns.size());
+              lat.latencies_ns.size(), static_cast<unsigned long long>(lat.ramp_up_events));
   int64_t longest_stall_ns = 0;
   for (const auto& [b, e] : lat.stalls_ns) longest_stall_ns = std::max(longest_stall_ns, e - b);
   std::printf("%-52s %-16s %zu stalls > 0.5 ms, longest %.2f ms; %zu events overlap one\n",
