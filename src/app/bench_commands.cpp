@@ -17,6 +17,7 @@
 #include "app/bench_results.h"
 #include "app/bench_workload.h"
 #include "app/command.h"
+#include "app/secret_redaction.h"
 #include "core/clock.h"
 #include "loadgen/load_runner.h"
 #include "net/exec_transport.h"
@@ -57,33 +58,13 @@ class StopSignalScope {
   void (*old_term_)(int) = SIG_DFL;
 };
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,@%+") ==
-                        std::string::npos) {
-    return s;
-  }
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string out;
-  size_t start = 0;
-  while (start < raw.size()) {
-    size_t end = raw.find('\0', start);
-    if (end == std::string::npos) end = raw.size();
-    if (!out.empty()) out += ' ';
-    out += shell_quote(raw.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
+// Every credential on the command line or in $OPENAI_API_KEY, for scrubbing messages.
+std::vector<std::string> argument_secrets() {
+  return secrets_in(process_arguments(), std::getenv("OPENAI_API_KEY"));
 }
 
 [[noreturn]] void fail_usage(const std::string& command, const std::string& message) {
-  fmt::print(stderr, "llmbench {}: error: {}\n", command, message);
+  fmt::print(stderr, "llmbench {}: error: {}\n", command, redact_secrets(message, argument_secrets()));
   throw CliExit(2);
 }
 
@@ -130,7 +111,7 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
   BenchPlan plan;
   PreparedWorkload prepared;
   try {
-    plan = resolve_bench_plan(flags, scenario, command_line(), std::getenv("OPENAI_API_KEY"));
+    plan = resolve_bench_plan(flags, scenario, redacted_command_line(), std::getenv("OPENAI_API_KEY"));
     plan.telemetry = telemetry_options;
     prepared = prepare_bench_workload(plan);  // datasets are loaded and bodies built before the clock starts
   } catch (const UsageError& e) {
@@ -159,6 +140,7 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
     }
     interrupted = result.interrupted;
     info = result.info;
+
     auto& outcome = result;
     if (info.partial) fmt::print(stderr, "llmbench {}: partial results: {}\n", name, info.partial_reason);
     any_ok = any_ok || std::any_of(outcome.records.begin(), outcome.records.end(),
@@ -182,7 +164,7 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
         last_records = std::move(outcome.records);
       }
     } catch (const std::exception& e) {
-      fmt::print(stderr, "llmbench {}: error: {}\n", name, e.what());
+      fmt::print(stderr, "llmbench {}: error: {}\n", name, redact_secrets(e.what(), plan.secrets));
       return interrupted ? 130 : 1;
     }
   }
@@ -202,7 +184,7 @@ int run_bench(const std::string& name, CLI::App& cmd, const BenchFlags& flags, B
         fmt::print("Per-request timelines (last run) saved to {}\n", plan.save_requests_path);
       }
     } catch (const std::exception& e) {
-      fmt::print(stderr, "llmbench {}: error: {}\n", name, e.what());
+      fmt::print(stderr, "llmbench {}: error: {}\n", name, redact_secrets(e.what(), plan.secrets));
       return interrupted ? 130 : 1;
     }
   }
@@ -249,6 +231,12 @@ static void shift_telemetry_times(nlohmann::json& node, double shift_s) {
 BenchRunResult execute_bench_run(const BenchPlan& given_plan, const std::vector<workload::RequestSpec>& specs) {
   BenchPlan plan = given_plan;
   StopSignalScope signals;
+  // The server's own /metrics takes the same credentials as its API (vLLM's --api-key guards both);
+  // a --metrics-url elsewhere gets none of them.
+  if (plan.telemetry.metrics_url.empty()) {
+    plan.telemetry.bearer_token = plan.load.client.bearer_token;
+    plan.telemetry.headers = plan.load.client.headers;
+  }
   // --backend exec: start the adapter once, before the clock starts; it is shut down (shutdown line,
   // SIGTERM, SIGKILL) at the end, on Ctrl-C and on errors (the destructor).
   std::unique_ptr<net::ExecEngine> engine;
@@ -256,12 +244,12 @@ BenchRunResult execute_bench_run(const BenchPlan& given_plan, const std::vector<
   if (plan.exec) {
     plan.telemetry.scrape_server = false;  // an adapter has no /metrics; GPU sampling stays
     engine = std::make_unique<net::ExecEngine>();
-    fmt::print("Starting engine: {}\n", plan.engine.command);
+    fmt::print("Starting engine: {}\n", redact_secrets(plan.engine.command, plan.secrets));
     std::fflush(stdout);
     try {
       engine->start(plan.engine, [] { return g_stop_signal.load() != 0; });
     } catch (const net::ExecEngineError& e) {
-      fmt::print(stderr, "llmbench: error: {}\n", e.what());
+      fmt::print(stderr, "llmbench: error: {}\n", redact_secrets(e.what(), argument_secrets()));
       throw CliExit(g_stop_signal.load() != 0 ? 130 : 1);
     }
     const auto& ei = engine->info();
@@ -330,6 +318,10 @@ BenchRunResult execute_bench_run(const BenchPlan& given_plan, const std::vector<
   result.info.partial = outcome.partial;
   result.info.partial_reason = outcome.partial_reason;
   result.records = std::move(outcome.records);
+  // A server may echo the request's credentials in an error body: keep them out of the results.
+  for (auto& r : result.records) {
+    if (!r.error.empty()) r.error = redact_secrets(std::move(r.error), plan.secrets);
+  }
   if (collector) {
     collector->stop();
     const auto telemetry_report = collector->report();

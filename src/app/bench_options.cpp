@@ -11,6 +11,7 @@
 #include <limits>
 #include <sstream>
 
+#include "app/secret_redaction.h"
 #include "core/version.h"
 #include "workload/request_body.h"
 
@@ -65,6 +66,22 @@ std::pair<std::string, std::string> parse_key_value(const std::string& flag, con
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0) usage(fmt::format("{}: expected KEY=VALUE, got '{}'", flag, text));
   return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+// --header NAME=VALUE, or curl's "NAME: VALUE". The value is never echoed: it may be a credential.
+std::pair<std::string, std::string> parse_header(const std::string& text) {
+  const auto sep = std::min(text.find('='), text.find(':'));
+  if (sep == std::string::npos || sep == 0) {
+    usage("--header: expected NAME=VALUE or 'NAME: VALUE' (the argument is not shown: it may hold a credential)");
+  }
+  std::string name = trim(text.substr(0, sep));
+  std::string value = text.substr(sep + 1);
+  if (text[sep] == ':') value = trim(value);
+  if (name.empty() || name.find_first_of(" \t\r\n") != std::string::npos) {
+    usage("--header: '" + name + "' is not a header name");
+  }
+  if (value.find_first_of("\r\n") != std::string::npos) usage("--header: a header value cannot span lines");
+  return {name, value};
 }
 
 std::vector<std::string> split(const std::string& text, char sep) {
@@ -240,7 +257,9 @@ void add_bench_flags(CLI::App& c, BenchFlags& f, BenchScenario scenario) {
   c.add_option("--model", f.model, "Model name sent in each request (omitted when empty)");
   c.add_option("--tokenizer", f.tokenizer, "Tokenizer name/path, recorded in the results");
   c.add_option("--api-key", f.api_key, "Bearer token (default: $OPENAI_API_KEY)");
-  c.add_option("--header", f.headers, "Extra HTTP header KEY=VALUE (repeatable)");
+  c.add_option(
+      "--header", f.headers,
+      "Extra HTTP header NAME=VALUE or 'NAME: VALUE' (repeatable; credential values are never printed or saved)");
   // Workload.
   c.add_option("--random-input-len", f.random_input_len,
                load ? "Prompt length in tokens (default 1024); with --prompt, in words"
@@ -523,8 +542,17 @@ BenchPlan resolve_bench_plan(const BenchFlags& f, BenchScenario scenario, const 
   cl.connect_timeout_ms = static_cast<int64_t>(parse_seconds("--connect-timeout", f.connect_timeout) * 1000);
   cl.read_timeout_ms = static_cast<int64_t>(parse_seconds("--read-timeout", f.read_timeout) * 1000);
   cl.total_timeout_ms = static_cast<int64_t>(parse_seconds("--request-timeout", f.request_timeout) * 1000);
-  for (const auto& h : f.headers) cl.headers.push_back(parse_key_value("--header", h));
+  for (const auto& h : f.headers) cl.headers.push_back(parse_header(h));
   cl.bearer_token = !f.api_key.empty() ? f.api_key : (env_api_key ? env_api_key : "");
+  if (!cl.bearer_token.empty()) plan.secrets.push_back(cl.bearer_token);
+  if (env_api_key != nullptr && *env_api_key != '\0') plan.secrets.emplace_back(env_api_key);
+  for (const auto& [name, value] : cl.headers) {
+    if (!is_credential_header(name)) continue;
+    plan.secrets.push_back(value);
+    if (const auto space = value.rfind(' '); space != std::string::npos && space + 1 < value.size()) {
+      plan.secrets.push_back(value.substr(space + 1));  // the token of "Bearer <token>"
+    }
+  }
 
   // Run description.
   info.scenario = load ? "load" : "single";
@@ -559,7 +587,8 @@ BenchPlan resolve_bench_plan(const BenchFlags& f, BenchScenario scenario, const 
   info.seed = syn.seed;
   info.label = f.label;
   for (const auto& m : f.metadata) info.metadata.push_back(parse_key_value("--metadata", m));
-  info.command_line = command_line;
+  for (auto& [key, value] : info.metadata) value = redact_secrets(value, plan.secrets);
+  info.command_line = redact_secrets(command_line, plan.secrets);
   info.host = host_name();
   info.llmbench_version = kVersion;
   for (const auto& g : f.goodput) {

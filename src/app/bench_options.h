@@ -75,6 +75,9 @@ struct BenchPlan {
   int32_t num_runs = 1;           // --num-runs: repeat the scenario and report mean and 95% CI
   bool exec = false;              // --backend exec: requests go to an engine adapter process
   net::ExecEngineOptions engine;  // when exec
+  // The credentials this run sends (bearer token, credential header values): never printed or
+  // saved; see secret_redaction.h.
+  std::vector<std::string> secrets;
 };
 
 void add_bench_flags(CLI::App& command, BenchFlags& flags, BenchScenario scenario);

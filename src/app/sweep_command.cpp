@@ -20,6 +20,7 @@
 #include "app/bench_repetitions.h"
 #include "app/bench_workload.h"
 #include "app/command.h"
+#include "app/secret_redaction.h"
 #include "app/sweep_plan.h"
 #include "core/clock.h"
 #include "core/version.h"
@@ -44,14 +45,6 @@ struct PointResult {
   metrics::Summary summary;
   bool partial = false;
 };
-
-std::string read_command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (auto& c : raw) c = c == '\0' ? ' ' : c;
-  while (!raw.empty() && raw.back() == ' ') raw.pop_back();
-  return raw;
-}
 
 std::string value_text(double v, SweepDimension d) {
   if (std::isinf(v)) return "inf";
@@ -149,7 +142,8 @@ std::string default_sweep_path(const BenchPlan& plan, SweepDimension dim, bool s
 }
 
 [[noreturn]] void fail_usage(const std::string& message) {
-  fmt::print(stderr, "llmbench sweep: error: {}\n", message);
+  fmt::print(stderr, "llmbench sweep: error: {}\n",
+             redact_secrets(message, secrets_in(process_arguments(), std::getenv("OPENAI_API_KEY"))));
   throw CliExit(2);
 }
 
@@ -159,7 +153,7 @@ int run_sweep(CLI::App& cmd, const BenchFlags& flags, const SweepFlags& sf,
     fail_usage(
         fmt::format("unknown option or extra argument '{}' (see llmbench sweep --help)", cmd.remaining().front()));
   }
-  const std::string command_line = read_command_line();
+  const std::string command_line = redacted_command_line();
   SweepDimension dim = SweepDimension::kConcurrency;
   std::vector<double> values;
   std::optional<SloBisection> search;
@@ -280,7 +274,7 @@ int run_sweep(CLI::App& cmd, const BenchFlags& flags, const SweepFlags& sf,
   } catch (const UsageError& e) {
     fail_usage(e.what());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "llmbench sweep: error: {}\n", e.what());
+    fmt::print(stderr, "llmbench sweep: error: {}\n", redact_secrets(e.what(), base_plan.secrets));
     return interrupted ? 130 : 1;
   }
 
@@ -292,7 +286,7 @@ int run_sweep(CLI::App& cmd, const BenchFlags& flags, const SweepFlags& sf,
   }
   fmt::print("\n{}", format_table(table, dim, pct));
   json header = {{"llmbench_version", kVersion},
-                 {"command_line", command_line},
+                 {"command_line", base_plan.info.command_line},
                  {"date", report::iso8601_utc(wall_now_ns())},
                  {"dimension", to_string(dim)},
                  {"num_runs_per_point", base_plan.num_runs},
@@ -317,7 +311,7 @@ int run_sweep(CLI::App& cmd, const BenchFlags& flags, const SweepFlags& sf,
   try {
     report::write_json_file(path, doc);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "llmbench sweep: error: {}\n", e.what());
+    fmt::print(stderr, "llmbench sweep: error: {}\n", redact_secrets(e.what(), base_plan.secrets));
     return 1;
   }
   fmt::print("Sweep results saved to {}\n", path);

@@ -345,7 +345,9 @@ void Shard::on_done(Slot* slot, const net::Outcome& result, int64_t end_ns) {
   } else if (result.failure == net::FailureKind::kHttpStatus || (result.failure == net::FailureKind::kNone)) {
     rec.status = RequestStatus::kFailed;
     rec.failure_kind = "http_" + std::to_string(rec.http_status);
-    rec.error = slot->error_body.empty() ? result.detail : slot->error_body;
+    // "HTTP 429 Too Many Requests (Retry-After: 1): <the server's error body>"
+    rec.error = slot->error_body.empty() || result.detail.empty() ? result.detail + slot->error_body
+                                                                  : result.detail + ": " + slot->error_body;
   } else {
     rec.status = RequestStatus::kFailed;
     rec.failure_kind = failure_kind_name(result.failure);

@@ -45,7 +45,7 @@ std::optional<nlohmann::json> parse_file(const std::filesystem::path& path, std:
   }
   try {
     return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e600
     *error = path.string() + " is not valid JSON: " + e.what();
     return std::nullopt;
   }

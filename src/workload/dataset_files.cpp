@@ -116,7 +116,7 @@ Dataset parse_jsonl(const std::string& text, const std::string& source, const Da
     json j;
     try {
       j = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e600
       std::string what = e.what();
       if (const auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
       bad(ds, o, source, "line", line_no, "not valid JSON: " + what);
@@ -154,6 +154,8 @@ Dataset parse_sharegpt(const std::string& text, const std::string& source, const
   } catch (const json::parse_error& e) {
     throw DatasetError(source + ":" + std::to_string(line_of_byte(text, e.byte)) +
                        ": not valid JSON (ShareGPT files are one JSON list): " + e.what());
+  } catch (const json::exception& e) {  // out_of_range: a number like 1e600
+    throw DatasetError(source + ": not valid JSON (ShareGPT files are one JSON list): " + e.what());
   }
   if (!doc.is_array()) throw DatasetError(source + ": expected a JSON list of {\"conversations\": [...]} entries");
   Dataset ds;

@@ -133,7 +133,7 @@ TEST(BenchFlags, BadValuesGiveOneClearMessage) {
       {{"--burstiness", "0"}, "--burstiness: must be > 0"},
       {{"--goodput", "ttft=5"}, "--goodput: expected METRIC:MS"},
       {{"--goodput", "foo:5"}, "--goodput: unknown metric 'foo'"},
-      {{"--header", "novalue"}, "--header: expected KEY=VALUE"},
+      {{"--header", "novalue"}, "--header: expected NAME=VALUE"},
       {{"--extra-body", "[1]"}, "--extra-body: extra body is not a JSON object"},
       {{"--extra-body", "{bad"}, "--extra-body: extra body is not a JSON object"},
       {{"--duration", "-1"}, "--duration: must be > 0 seconds"},

@@ -261,6 +261,22 @@ TEST(Jsonl, NothingUsableIsAnError) {
   EXPECT_THROW(parse_jsonl("{\"x\": 1}\nnot json\n", "mem.jsonl", o, gpt2()), DatasetError);
 }
 
+// Found by fuzzing: a number too large for a double (1e600) made nlohmann throw out_of_range,
+// which escaped the reader instead of being a bad line.
+TEST(Jsonl, NumberOverflowIsABadLineNotACrash) {
+  DatasetOptions o;
+  o.num_prompts = 0;
+  const auto ds = parse_jsonl("{\"prompt\":\"ok\"}\n{\"prompt\":\"x\",\"timestamp\":1e600}\n", "mem.jsonl", o, gpt2());
+  ASSERT_EQ(ds.items.size(), 1u);
+  EXPECT_EQ(ds.skipped, 1);
+  ASSERT_EQ(ds.bad_lines.size(), 1u);
+  EXPECT_EQ(ds.bad_lines[0].line, 2);
+  o.on_bad_line = BadLinePolicy::kError;
+  EXPECT_THROW(parse_jsonl("{\"prompt\":\"x\",\"max_tokens\":1e600}\n", "mem.jsonl", o, gpt2()), DatasetError);
+  o.kind = DatasetKind::kShareGpt;
+  EXPECT_THROW(parse_sharegpt("[{\"conversations\":[],\"n\":-1e999}]", "mem.json", o, gpt2()), DatasetError);
+}
+
 TEST(PrefixDataset, SharedPrefixesAndMultiTurnSessions) {
   DatasetOptions o;
   o.kind = DatasetKind::kPrefix;
