@@ -89,6 +89,7 @@ float TensorView::at(size_t i) const {
 }
 
 void TensorView::to_float(size_t begin, size_t count, float* out) const {
+  if (count == 0) return;  // an empty tensor may have no data and no output buffer (memcpy of null is UB)
   if (dtype == TensorDType::kF32) {
     std::memcpy(out, data + begin * 4, count * 4);
     return;
