@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "llmbench_cli.h"
+
 namespace llmbench {
 namespace {
 
@@ -29,12 +31,7 @@ struct Result {
   std::string err;
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
 
 std::string standin(const std::string& args) {
   return "python3 " + std::string(LLMBENCH_SOURCE_DIR) + "/tests/support/standin_adapter.py " + args;
@@ -52,40 +49,11 @@ class ExecCli : public ::testing::Test {
 
   // Runs llmbench with `args`, killing it (and failing the test) if it runs past 60 s.
   Result run(std::vector<std::string> args) {
-    const std::string bin = std::string(LLMBENCH_BINARY_DIR) + "/src/app/llmbench";
-    const fs::path out_path = dir_ / "stdout.txt", err_path = dir_ / "stderr.txt";
-    const auto t0 = std::chrono::steady_clock::now();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(out, 1);
-      ::dup2(err, 2);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(bin.c_str()));
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    int status = 0;
-    for (;;) {
-      const pid_t r = ::waitpid(pid, &status, WNOHANG);
-      if (r == pid) break;
-      if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(60)) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        ADD_FAILURE() << "llmbench hung (killed after 60 s)";
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    Result r;
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
+    testing::CliRunOptions options;
+    options.timeout_s = 60;
+    const testing::CliResult c = testing::run_llmbench(args, dir_, options);
+    if (c.timed_out) ADD_FAILURE() << "llmbench hung (killed after 60 s)";
+    return Result{c.exit_code, c.seconds, c.out, c.err};
   }
 
   std::vector<std::string> load_args(const std::string& adapter_args, int concurrency, int prompts, int max_tokens) {

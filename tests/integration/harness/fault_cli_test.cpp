@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "llmbench_cli.h"
 #include "scripted_server.h"
 
 namespace llmbench {
@@ -23,44 +24,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
 
-struct CliRun {
-  int exit_code = -1;
-  double wall_s = 0;
-  std::string out, err;
-};
-
-CliRun run_llmbench(const std::vector<std::string>& args, const fs::path& dir) {
-  const std::string bin = std::string(LLMBENCH_BINARY_DIR) + "/src/app/llmbench";
-  const fs::path out_path = dir / "stdout.txt", err_path = dir / "stderr.txt";
-  const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    std::vector<char*> argv{const_cast<char*>(bin.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  CliRun r;
-  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
-  return r;
-}
+using testing::run_llmbench;
 
 uint16_t unused_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -79,7 +45,7 @@ struct Fault {
   std::string kind;         // the failure reason every request must carry
   std::string error_has;    // a part of each request's error message ("" = any)
   std::string error_lacks;  // must not be in it
-  double max_wall_s = 20;   // the whole run, generous for a loaded machine
+  double max_seconds = 20;  // the whole run, generous for a loaded machine
 };
 
 class FaultCli : public ::testing::TestWithParam<Fault> {};
@@ -128,10 +94,10 @@ TEST_P(FaultCli, FailsWithTheReasonOnTimeAndWritesCompleteResults) {
     args.push_back("--header");
     args.push_back("x-llmbench-script=" + f.preset);
   }
-  const CliRun r = run_llmbench(args, dir);
+  const testing::CliResult r = run_llmbench(args, dir);
   EXPECT_EQ(r.exit_code, 1) << r.err << r.out;  // no request completed
   EXPECT_NE(r.err.find("no request completed"), std::string::npos) << r.err;
-  EXPECT_LT(r.wall_s, f.max_wall_s);
+  EXPECT_LT(r.seconds, f.max_seconds);
   EXPECT_NE(r.out.find(f.kind), std::string::npos) << "the terminal summary names the reason:\n" << r.out;
 
   const json result = json::parse(slurp(dir / "res.json"), nullptr, false);

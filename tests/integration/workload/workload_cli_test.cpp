@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/clock.h"
+#include "llmbench_cli.h"
 #include "scripted_sse_server.h"
 
 namespace llmbench {
@@ -31,12 +32,7 @@ struct Result {
   std::string err;
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
 
 class WorkloadCli : public ::testing::Test {
  protected:
@@ -49,32 +45,12 @@ class WorkloadCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   Result run(std::vector<std::string> args) {
-    const std::string bin = std::string(LLMBENCH_BINARY_DIR) + "/src/app/llmbench";
     // These tests count the requests their server sees: leave out the /metrics scrapes.
     if (!args.empty() && (args[0] == "load" || args[0] == "single" || args[0] == "sweep")) {
       args.insert(args.begin() + 1, "--no-server-metrics");
     }
-    const fs::path out_path = dir_ / "stdout.txt", err_path = dir_ / "stderr.txt";
-    const pid_t pid = fork();
-    if (pid == 0) {
-      const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(out, 1);
-      ::dup2(err, 2);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(bin.c_str()));
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    Result r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
+    const testing::CliResult c = testing::run_llmbench(args, dir_);
+    return Result{c.exit_code, c.out, c.err};
   }
 
   fs::path dir_;
