@@ -100,6 +100,14 @@ void pack_activations_bf16(const float* x, int rows, int k, int ldx, uint32_t* o
 
 namespace {
 
+void gelu_tanh_scalar(float* x, size_t n) {
+  constexpr float kC = 0.7978845608028654f;  // sqrt(2 / pi)
+  for (size_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    x[i] = 0.5f * v * (1.0f + std::tanh(kC * (v + 0.044715f * v * v * v)));
+  }
+}
+
 // Scalar GEMM over the packed layout; the reference the AVX-512 kernels are tested against.
 void gemm_scalar(const GemmArgs& a, bool bf16) {
   const PackedMatrix& w = *a.w;
@@ -130,13 +138,18 @@ void gemm_scalar(const GemmArgs& a, bool bf16) {
           for (int c = 0; c < cols; ++c) acc[c] += x0 * bf16_to_float(wk[2 * c]) + x1 * bf16_to_float(wk[2 * c + 1]);
         }
       }
-      float* y = a.y + static_cast<size_t>(r) * a.ldy;
       for (int c = 0; c < cols; ++c) {
         const int n = g * PackedMatrix::kGroupColumns + c;
         if (n >= n_total) break;
         float v = acc[c] + (a.bias != nullptr ? a.bias[n] : 0.0f);
         if (a.epilogue == Epilogue::kRelu) v = std::max(v, 0.0f);
-        y[n] = a.accumulate ? y[n] + v : v;
+        if (a.epilogue == Epilogue::kGeluTanh) gelu_tanh_scalar(&v, 1);
+        if (a.y_bf16 != nullptr) {
+          a.y_bf16[static_cast<size_t>(r) * a.ldy_bf16 + n] = float_to_bf16(v);
+        } else {
+          float* y = a.y + static_cast<size_t>(r) * a.ldy;
+          y[n] = a.accumulate ? y[n] + v : v;
+        }
       }
     }
   }
@@ -203,14 +216,6 @@ void softmax_scalar(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void gelu_tanh_scalar(float* x, size_t n) {
-  constexpr float kC = 0.7978845608028654f;  // sqrt(2 / pi)
-  for (size_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    x[i] = 0.5f * v * (1.0f + std::tanh(kC * (v + 0.044715f * v * v * v)));
-  }
-}
-
 float stream_sum_scalar(const float* x, size_t n) {
   float s[8] = {};
   size_t i = 0;
@@ -218,6 +223,17 @@ float stream_sum_scalar(const float* x, size_t n) {
     for (int j = 0; j < 8; ++j) s[j] += x[i + j];
   for (; i < n; ++i) s[0] += x[i];
   return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+void layer_norm_scalar(const float* x, int d, const float* weight, const float* bias, float eps, float* y) {
+  double sum = 0.0;
+  for (int i = 0; i < d; ++i) sum += x[i];
+  const double mean = sum / d;
+  double var = 0.0;
+  for (int i = 0; i < d; ++i) var += (x[i] - mean) * (x[i] - mean);
+  const float inv = static_cast<float>(1.0 / std::sqrt(var / d + eps));
+  const float m = static_cast<float>(mean);
+  for (int i = 0; i < d; ++i) y[i] = (x[i] - m) * inv * weight[i] + bias[i];
 }
 
 }  // namespace
@@ -234,7 +250,8 @@ const Kernels& scalar_kernels() {
                          gelu_tanh_scalar,
                          stream_sum_scalar,
                          exp_weights_scalar,
-                         pack_activations_bf16};
+                         pack_activations_bf16,
+                         layer_norm_scalar};
   return k;
 }
 

@@ -66,7 +66,9 @@ class PackedMatrix {
   HugePageBuffer data_;
 };
 
-enum class Epilogue : uint8_t { kNone, kRelu };
+// Applied to each result after the bias: ReLU (OPT), or gelu_new's tanh approximation (GPT-2), as
+// the gelu_tanh kernel computes it.
+enum class Epilogue : uint8_t { kNone, kRelu, kGeluTanh };
 
 // y[r, n] (+)= x[r, :] . W[n, :] + bias[n] for rows [0, rows) and the groups [group_begin, group_end).
 struct GemmArgs {
@@ -80,6 +82,11 @@ struct GemmArgs {
   int ldy = 0;
   Epilogue epilogue = Epilogue::kNone;
   bool accumulate = false;  // y += result (residual add) instead of y = result
+  // When set, results go here as bf16 (round to nearest even) instead of to y: row r at
+  // y_bf16 + r * ldy_bf16, column n at [n], ready as the bf16 GEMM input of the next layer
+  // (whose k_pad must then equal N). accumulate must be false.
+  uint16_t* y_bf16 = nullptr;
+  int ldy_bf16 = 0;
 };
 
 struct Kernels {
@@ -104,6 +111,8 @@ struct Kernels {
   float (*exp_weights)(const float* x, int n, float max, float inv_t, float* out) = nullptr;
   // Rounds rows of fp32 activations to bf16 pairs for the bf16 GEMM (see pack_activations_bf16).
   void (*pack_bf16)(const float* x, int rows, int k, int ldx, uint32_t* out, int k_pad) = nullptr;
+  // y[0..d) = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias (one row; y may be x).
+  void (*layer_norm)(const float* x, int d, const float* weight, const float* bias, float eps, float* y) = nullptr;
 };
 
 const Kernels& scalar_kernels();

@@ -27,19 +27,33 @@ inline __mmask16 column_mask(int valid) {
 
 // Spreads the prefetch of `lines` cache lines from `pf` over `iterations` loop iterations, so that
 // while a weight group is reused from L2 by its later row tiles, the next group streams in from
-// memory instead of stalling the first tile that reads it.
+// memory instead of stalling the first tile that reads it. The T0 hint measured ~5% faster than
+// T1 over a decode step's GEMMs at 32 rows (bench: 12.1-12.5 ms against 12.8-12.9 ms).
 struct SpreadPrefetch {
   const char* pf;
   int lines, iterations, acc = 0, next = 0;
   inline void step() {
     acc += lines;
     while (acc >= iterations && next < lines) {
-      _mm_prefetch(pf + static_cast<size_t>(next) * 64, _MM_HINT_T1);
+      _mm_prefetch(pf + static_cast<size_t>(next) * 64, _MM_HINT_T0);
       ++next;
       acc -= iterations;
     }
   }
 };
+
+inline __m512 gelu_tanh_ps(__m512 v);
+
+// fp32 to bf16, round to nearest even, NaN quieted: float_to_bf16 on 16 lanes (AVX-512F only, so
+// the fp32 and widening kernels can use it too).
+inline __m256i to_bf16(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet));
+}
 
 template <int MR, int NP>
 inline void store_tile(const GemmArgs& a, int row0, int col0, __m512 (&acc)[MR][NP]) {
@@ -50,9 +64,14 @@ inline void store_tile(const GemmArgs& a, int row0, int col0, __m512 (&acc)[MR][
     const __mmask16 m = column_mask(n_total - col);
     const __m512 b = a.bias != nullptr ? _mm512_maskz_loadu_ps(m, a.bias + col) : _mm512_setzero_ps();
     for (int i = 0; i < MR; ++i) {
-      float* y = a.y + static_cast<size_t>(row0 + i) * a.ldy + col;
       __m512 v = _mm512_add_ps(acc[i][j], b);
       if (a.epilogue == Epilogue::kRelu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+      if (a.epilogue == Epilogue::kGeluTanh) v = gelu_tanh_ps(v);
+      if (a.y_bf16 != nullptr) {
+        _mm256_mask_storeu_epi16(a.y_bf16 + static_cast<size_t>(row0 + i) * a.ldy_bf16 + col, m, to_bf16(v));
+        continue;
+      }
+      float* y = a.y + static_cast<size_t>(row0 + i) * a.ldy + col;
       if (a.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, y));
       _mm512_mask_storeu_ps(y, m, v);
     }
@@ -439,14 +458,36 @@ __attribute__((target("avx512bf16"))) void pack_bf16_avx512bf16(const float* x, 
   }
 }
 
+// Two passes over the row in fp32 lanes (mean, then the variance about it), as PyTorch computes it.
+void layer_norm_avx512(const float* x, int d, const float* weight, const float* bias, float eps, float* y) {
+  __m512 sum = _mm512_setzero_ps();
+  for (int i = 0; i < d; i += 16) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(column_mask(d - i), x + i));
+  const float mean = _mm512_reduce_add_ps(sum) / static_cast<float>(d);
+  const __m512 vmean = _mm512_set1_ps(mean);
+  __m512 sq = _mm512_setzero_ps();
+  for (int i = 0; i < d; i += 16) {
+    const __mmask16 m = column_mask(d - i);
+    const __m512 c = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, x + i), vmean);
+    sq = _mm512_fmadd_ps(c, c, sq);
+  }
+  const float var = _mm512_reduce_add_ps(sq) / static_cast<float>(d);
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(var + eps))));
+  for (int i = 0; i < d; i += 16) {
+    const __mmask16 m = column_mask(d - i);
+    const __m512 c = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmean), inv);
+    _mm512_mask_storeu_ps(y + i, m,
+                          _mm512_fmadd_ps(c, _mm512_maskz_loadu_ps(m, weight + i), _mm512_maskz_loadu_ps(m, bias + i)));
+  }
+}
+
 }  // namespace
 
 namespace detail {
 const Kernels* avx512_kernels_impl(bool bf16) {
   static const Kernels with_bf16{
-      "avx512+bf16",        gemm_f32_avx512,       gemm_bf16_avx512bf16,      qk_scores_avx512,
-      pv_accumulate_avx512, qk_scores_bf16_avx512, pv_accumulate_bf16_avx512, softmax_avx512,
-      gelu_tanh_avx512,     stream_sum_avx512,     exp_weights_avx512,        pack_bf16_avx512bf16};
+      "avx512+bf16",         gemm_f32_avx512,           gemm_bf16_avx512bf16, qk_scores_avx512, pv_accumulate_avx512,
+      qk_scores_bf16_avx512, pv_accumulate_bf16_avx512, softmax_avx512,       gelu_tanh_avx512, stream_sum_avx512,
+      exp_weights_avx512,    pack_bf16_avx512bf16,      layer_norm_avx512};
   static const Kernels without_bf16{"avx512",
                                     gemm_f32_avx512,
                                     gemm_bf16_avx512_widen,
@@ -458,7 +499,8 @@ const Kernels* avx512_kernels_impl(bool bf16) {
                                     gelu_tanh_avx512,
                                     stream_sum_avx512,
                                     exp_weights_avx512,
-                                    pack_activations_bf16};
+                                    pack_activations_bf16,
+                                    layer_norm_avx512};
   return bf16 ? &with_bf16 : &without_bf16;
 }
 }  // namespace detail

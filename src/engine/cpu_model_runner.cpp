@@ -120,9 +120,41 @@ void CpuModelRunner::for_rows(int rows, F&& fn) {
   pool_->run(tasks, [&](int t, int) { fn(t * kRowsPerTask, std::min(rows, (t + 1) * kRowsPerTask)); });
 }
 
-void CpuModelRunner::linear(const cpu::PackedMatrix& w, const std::vector<float>& bias, const float* x, int rows,
-                            float* y, int ldy, cpu::Epilogue epilogue, bool accumulate) {
+CpuModelRunner::GemmInput CpuModelRunner::gemm_input(const cpu::PackedMatrix& w, const float* x, int rows,
+                                                     std::vector<uint32_t>& packed) {
+  if (w.dtype() != DType::kBFloat16) return {x, w.k()};
+  const int pairs = w.k_pad() / 2;
+  if (packed.size() < static_cast<size_t>(rows) * pairs) packed.resize(static_cast<size_t>(rows) * pairs);
+  for_rows(rows, [&](int r0, int r1) {
+    kernels_->pack_bf16(x + static_cast<size_t>(r0) * w.k(), r1 - r0, w.k(), w.k(),
+                        packed.data() + static_cast<size_t>(r0) * pairs, w.k_pad());
+  });
+  return {packed.data(), pairs};
+}
+
+CpuModelRunner::GemmInput CpuModelRunner::layer_norm_input(const LayerNormWeights& ln, const cpu::PackedMatrix& w,
+                                                           const float* x, int rows) {
+  const int d = config().hidden_size;
+  const float eps = config().layer_norm_eps;
+  const bool bf16 = w.dtype() == DType::kBFloat16;
+  const int pairs = w.k_pad() / 2;
+  if (bf16 && x_bf16_.size() < static_cast<size_t>(rows) * pairs) x_bf16_.resize(static_cast<size_t>(rows) * pairs);
+  for_rows(rows, [&](int r0, int r1) {
+    for (int r = r0; r < r1; ++r) {
+      float* hr = h_.data() + static_cast<size_t>(r) * d;
+      kernels_->layer_norm(x + static_cast<size_t>(r) * d, d, ln.weight.data(), ln.bias.data(), eps, hr);
+      if (bf16) kernels_->pack_bf16(hr, 1, d, d, x_bf16_.data() + static_cast<size_t>(r) * pairs, w.k_pad());
+    }
+  });
+  if (bf16) return {x_bf16_.data(), pairs};
+  return {h_.data(), d};
+}
+
+void CpuModelRunner::gemm(const cpu::PackedMatrix& w, const std::vector<float>& bias, GemmInput in, int rows, float* y,
+                          int ldy, cpu::Epilogue epilogue, bool accumulate, uint16_t* y_bf16, int ldy_bf16) {
   cpu::GemmArgs args;
+  args.x = in.x;
+  args.ldx = in.ldx;
   args.rows = rows;
   args.w = &w;
   args.bias = bias.empty() ? nullptr : bias.data();
@@ -130,21 +162,9 @@ void CpuModelRunner::linear(const cpu::PackedMatrix& w, const std::vector<float>
   args.ldy = ldy;
   args.epilogue = epilogue;
   args.accumulate = accumulate;
-  auto gemm = kernels_->gemm_f32;
-  if (w.dtype() == DType::kBFloat16) {
-    const int pairs = w.k_pad() / 2;
-    if (x_bf16_.size() < static_cast<size_t>(rows) * pairs) x_bf16_.resize(static_cast<size_t>(rows) * pairs);
-    for_rows(rows, [&](int r0, int r1) {
-      kernels_->pack_bf16(x + static_cast<size_t>(r0) * w.k(), r1 - r0, w.k(), w.k(),
-                          x_bf16_.data() + static_cast<size_t>(r0) * pairs, w.k_pad());
-    });
-    args.x = x_bf16_.data();
-    args.ldx = pairs;
-    gemm = kernels_->gemm_bf16;
-  } else {
-    args.x = x;
-    args.ldx = w.k();
-  }
+  args.y_bf16 = y_bf16;
+  args.ldy_bf16 = ldy_bf16;
+  const auto kernel = w.dtype() == DType::kBFloat16 ? kernels_->gemm_bf16 : kernels_->gemm_f32;
   const int groups = w.groups();
   const int threads = pool_->size();
   const int per_task = std::max(1, (groups + threads * 4 - 1) / (threads * 4));
@@ -153,8 +173,13 @@ void CpuModelRunner::linear(const cpu::PackedMatrix& w, const std::vector<float>
     cpu::GemmArgs a = args;
     a.group_begin = t * per_task;
     a.group_end = std::min(groups, (t + 1) * per_task);
-    gemm(a);
+    kernel(a);
   });
+}
+
+void CpuModelRunner::linear(const cpu::PackedMatrix& w, const std::vector<float>& bias, const float* x, int rows,
+                            float* y, int ldy, cpu::Epilogue epilogue, bool accumulate) {
+  gemm(w, bias, gemm_input(w, x, rows, x_bf16_), rows, y, ldy, epilogue, accumulate);
 }
 
 void CpuModelRunner::layer_norm(const LayerNormWeights& ln, const float* x, float* y, int rows) {
@@ -162,41 +187,53 @@ void CpuModelRunner::layer_norm(const LayerNormWeights& ln, const float* x, floa
   const float eps = config().layer_norm_eps;
   for_rows(rows, [&](int r0, int r1) {
     for (int r = r0; r < r1; ++r) {
-      const float* xr = x + static_cast<size_t>(r) * d;
-      float* yr = y + static_cast<size_t>(r) * d;
-      double sum = 0.0;
-      for (int i = 0; i < d; ++i) sum += xr[i];
-      const double mean = sum / d;
-      double var = 0.0;
-      for (int i = 0; i < d; ++i) var += (xr[i] - mean) * (xr[i] - mean);
-      const float inv = static_cast<float>(1.0 / std::sqrt(var / d + eps));
-      const float m = static_cast<float>(mean);
-      for (int i = 0; i < d; ++i)
-        yr[i] = (xr[i] - m) * inv * ln.weight[static_cast<size_t>(i)] + ln.bias[static_cast<size_t>(i)];
+      kernels_->layer_norm(x + static_cast<size_t>(r) * d, d, ln.weight.data(), ln.bias.data(), eps,
+                           y + static_cast<size_t>(r) * d);
     }
   });
 }
 
-void CpuModelRunner::attention(int layer, std::span<const SequenceSlice> slices) {
+void CpuModelRunner::attention(int layer, std::span<const SequenceSlice> slices, bool pack_out) {
   const ModelConfig& c = config();
   const int d = c.hidden_size, heads = c.num_heads, hd = c.head_dim;
   float scale = weights_.spec.scale_attn_weights ? 1.0f / std::sqrt(static_cast<float>(hd)) : 1.0f;
   if (weights_.spec.scale_attn_by_inverse_layer_idx) scale /= static_cast<float>(layer + 1);
-  const int num_slices = static_cast<int>(slices.size());
-  for (int s = 0; s < num_slices; ++s) {
-    const SequenceSlice& sl = slices[static_cast<size_t>(s)];
-    if (sl.tokens.empty()) continue;
-    kv_.write(layer, qkv_.data() + static_cast<size_t>(slice_row_[static_cast<size_t>(s)]) * 3 * d,
-              3 * static_cast<size_t>(d), sl.start_pos, static_cast<int>(sl.tokens.size()), sl.block_table);
+  // Tasks: a whole sequence for a decode slice (one token; all heads, see paged_attention_decode),
+  // a (sequence, head) pair for a prompt chunk. Each task first stores its new K/V in the cache.
+  attention_tasks_.clear();
+  for (int s = 0; s < static_cast<int>(slices.size()); ++s) {
+    const size_t n = slices[static_cast<size_t>(s)].tokens.size();
+    if (n == 1) {
+      attention_tasks_.push_back({s, -1});
+    } else if (n > 1) {
+      for (int h = 0; h < heads; ++h) attention_tasks_.push_back({s, h});
+    }
   }
-  pool_->run(num_slices * heads, [&](int task, int thread) {
-    const int s = task / heads, h = task % heads;
-    const SequenceSlice& sl = slices[static_cast<size_t>(s)];
-    if (sl.tokens.empty()) return;
-    const size_t row = static_cast<size_t>(slice_row_[static_cast<size_t>(s)]);
-    paged_attention_head(*kernels_, kv_, layer, h, hd, scale, qkv_.data() + row * 3 * d, 3 * static_cast<size_t>(d),
-                         sl.start_pos, static_cast<int>(sl.tokens.size()), sl.block_table, attn_.data() + row * d,
-                         static_cast<size_t>(d), scores_[static_cast<size_t>(thread)].data());
+  const size_t qkv_ld = 3 * static_cast<size_t>(d);
+  const size_t pairs = static_cast<size_t>(d) / 2;  // pack_out requires an even head_dim, so an even d
+  pool_->run(static_cast<int>(attention_tasks_.size()), [&](int task, int thread) {
+    const AttentionTask at = attention_tasks_[static_cast<size_t>(task)];
+    const SequenceSlice& sl = slices[static_cast<size_t>(at.slice)];
+    const size_t row = static_cast<size_t>(slice_row_[static_cast<size_t>(at.slice)]);
+    const float* qkv = qkv_.data() + row * qkv_ld;
+    float* out = attn_.data() + row * d;
+    const int count = static_cast<int>(sl.tokens.size());
+    float* scores = scores_[static_cast<size_t>(thread)].data();
+    if (at.head < 0) {
+      kv_.write(*kernels_, layer, qkv, qkv_ld, sl.start_pos, 1, sl.block_table);
+      paged_attention_decode(*kernels_, kv_, layer, scale, qkv, sl.start_pos + 1, sl.block_table, out, scores,
+                             scores_stride_);
+      if (pack_out) kernels_->pack_bf16(out, 1, d, d, attn_bf16_.data() + row * pairs, d);
+    } else {
+      kv_.write(*kernels_, layer, qkv, qkv_ld, sl.start_pos, count, sl.block_table, at.head, at.head + 1);
+      paged_attention_head(*kernels_, kv_, layer, at.head, hd, scale, qkv, qkv_ld, sl.start_pos, count, sl.block_table,
+                           out, static_cast<size_t>(d), scores);
+      for (int i = 0; pack_out && i < count; ++i) {
+        const size_t r = row + static_cast<size_t>(i);
+        kernels_->pack_bf16(attn_.data() + r * d + static_cast<size_t>(at.head) * hd, 1, hd, hd,
+                            attn_bf16_.data() + r * pairs + static_cast<size_t>(at.head) * hd / 2, hd);
+      }
+    }
   });
 }
 
@@ -226,12 +263,16 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
   auto grow = [](std::vector<float>& v, size_t n) {
     if (v.size() < n) v.resize(n);
   };
+  auto grow_u32 = [](std::vector<uint32_t>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+  };
   grow(x_, t * d);
   grow(h_, t * d);
   grow(qkv_, t * 3 * d);
   grow(attn_, t * d);
   grow(ffn_, t * ffn);
-  for (auto& sc : scores_) grow(sc, static_cast<size_t>(max_context));
+  scores_stride_ = (static_cast<size_t>(max_context) + 15) & ~size_t{15};
+  for (auto& sc : scores_) grow(sc, scores_stride_ * static_cast<size_t>(c.num_heads));
 
   // Embeddings: token (from the tied LM head; OPT project_in when E != d) + position.
   const bool project = spec.project_in_out();
@@ -242,42 +283,55 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
       weights_.lm_head.row(token_ids_[static_cast<size_t>(r)], tok_dst + static_cast<size_t>(r) * e);
   });
   if (project) linear(weights_.project_in, {}, emb_.data(), T, x_.data(), d, cpu::Epilogue::kNone, false);
-  for (int r = 0; r < T; ++r) {
-    const float* p =
-        weights_.positions.data() + static_cast<size_t>(positions_[static_cast<size_t>(r)] + spec.position_offset) * d;
-    float* xr = x_.data() + static_cast<size_t>(r) * d;
-    for (int i = 0; i < d; ++i) xr[i] += p[i];
-  }
+  for_rows(T, [&](int r0, int r1) {
+    for (int r = r0; r < r1; ++r) {
+      const float* p = weights_.positions.data() +
+                       static_cast<size_t>(positions_[static_cast<size_t>(r)] + spec.position_offset) * d;
+      float* xr = x_.data() + static_cast<size_t>(r) * d;
+      for (int i = 0; i < d; ++i) xr[i] += p[i];
+    }
+  });
 
   const bool pre_ln = c.do_layer_norm_before;
-  const cpu::Epilogue fc1_epilogue = spec.activation == Activation::kRelu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone;
+  cpu::Epilogue fc1_epilogue = cpu::Epilogue::kNone;
+  if (spec.activation == Activation::kRelu) fc1_epilogue = cpu::Epilogue::kRelu;
+  if (spec.activation == Activation::kGeluTanh) fc1_epilogue = cpu::Epilogue::kGeluTanh;
+  const LayerWeights& first = weights_.layers.front();
+  // Fused bf16 hand-offs: attention tasks round their own output rows for the output projection,
+  // and fc1 writes its activated output as fc2's bf16 input (no fp32 round trip, no extra pass).
+  const bool pack_attn = first.out.w.dtype() == DType::kBFloat16 && c.head_dim % 2 == 0;
+  const bool fc1_to_bf16 =
+      first.fc2.w.dtype() == DType::kBFloat16 && first.fc2.w.k_pad() == ffn && spec.activation != Activation::kGeluErf;
+  if (pack_attn) grow_u32(attn_bf16_, t * d / 2);
+  if (fc1_to_bf16) grow_u32(ffn_bf16_, t * ffn / 2);
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& lw = weights_.layers[static_cast<size_t>(l)];
     // Attention block.
-    const float* in = x_.data();
-    if (pre_ln) {
-      layer_norm(lw.ln_attn, x_.data(), h_.data(), T);
-      in = h_.data();
-    }
-    linear(lw.qkv.w, lw.qkv.bias, in, T, qkv_.data(), 3 * d, cpu::Epilogue::kNone, false);
-    attention(l, slices);
-    linear(lw.out.w, lw.out.bias, attn_.data(), T, x_.data(), d, cpu::Epilogue::kNone, true);  // x += attn
+    const GemmInput qkv_in =
+        pre_ln ? layer_norm_input(lw.ln_attn, lw.qkv.w, x_.data(), T) : gemm_input(lw.qkv.w, x_.data(), T, x_bf16_);
+    gemm(lw.qkv.w, lw.qkv.bias, qkv_in, T, qkv_.data(), 3 * d, cpu::Epilogue::kNone, false);
+    attention(l, slices, pack_attn);
+    const GemmInput out_in =
+        pack_attn ? GemmInput{attn_bf16_.data(), d / 2} : gemm_input(lw.out.w, attn_.data(), T, x_bf16_);
+    gemm(lw.out.w, lw.out.bias, out_in, T, x_.data(), d, cpu::Epilogue::kNone, true);  // x += attn
     if (!pre_ln) layer_norm(lw.ln_attn, x_.data(), x_.data(), T);
     // Feed-forward block.
-    in = x_.data();
-    if (pre_ln) {
-      layer_norm(lw.ln_ffn, x_.data(), h_.data(), T);
-      in = h_.data();
+    const GemmInput fc1_in =
+        pre_ln ? layer_norm_input(lw.ln_ffn, lw.fc1.w, x_.data(), T) : gemm_input(lw.fc1.w, x_.data(), T, x_bf16_);
+    GemmInput fc2_in{};
+    if (fc1_to_bf16) {
+      gemm(lw.fc1.w, lw.fc1.bias, fc1_in, T, nullptr, 0, fc1_epilogue, false,
+           reinterpret_cast<uint16_t*>(ffn_bf16_.data()), ffn);
+      fc2_in = {ffn_bf16_.data(), ffn / 2};
+    } else {
+      gemm(lw.fc1.w, lw.fc1.bias, fc1_in, T, ffn_.data(), ffn, fc1_epilogue, false);
+      if (spec.activation == Activation::kGeluErf) {
+        for (size_t i = 0; i < t * ffn; ++i)
+          ffn_[i] = 0.5f * ffn_[i] * (1.0f + std::erf(ffn_[i] * 0.7071067811865476f));
+      }
+      fc2_in = gemm_input(lw.fc2.w, ffn_.data(), T, ffn_bf16_);
     }
-    linear(lw.fc1.w, lw.fc1.bias, in, T, ffn_.data(), ffn, fc1_epilogue, false);
-    if (spec.activation == Activation::kGeluTanh) {
-      for_rows(T, [&](int r0, int r1) {
-        kernels_->gelu_tanh(ffn_.data() + static_cast<size_t>(r0) * ffn, static_cast<size_t>(r1 - r0) * ffn);
-      });
-    } else if (spec.activation == Activation::kGeluErf) {
-      for (size_t i = 0; i < t * ffn; ++i) ffn_[i] = 0.5f * ffn_[i] * (1.0f + std::erf(ffn_[i] * 0.7071067811865476f));
-    }
-    linear(lw.fc2.w, lw.fc2.bias, ffn_.data(), T, x_.data(), d, cpu::Epilogue::kNone, true);  // x += ffn
+    gemm(lw.fc2.w, lw.fc2.bias, fc2_in, T, x_.data(), d, cpu::Epilogue::kNone, true);  // x += ffn
     if (!pre_ln) layer_norm(lw.ln_ffn, x_.data(), x_.data(), T);
   }
 

@@ -1,8 +1,11 @@
 #pragma once
 // The CPU ModelRunner: OPT and GPT-2 forward over a paged KV cache, continuous batching.
 // A step stacks all slices' tokens into one [T, d] activation matrix, so every linear layer is a
-// single GEMM (each weight streamed once per step); attention runs per (sequence, head) over the
-// sequence's blocks. Logits are computed only for the rows that need them.
+// single GEMM (each weight streamed once per step); attention runs per sequence for a decode token
+// (all heads, block by block) and per (sequence, head) for a prompt chunk, each task storing its
+// own new K/V. With bf16 weights, activations move between layers as bf16 GEMM inputs produced by
+// the pass before (layer norm, attention, fc1's epilogue), so a layer costs 7 thread-pool rounds.
+// Logits are computed only for the rows that need them.
 #include <memory>
 #include <span>
 #include <vector>
@@ -41,10 +44,26 @@ class CpuModelRunner final : public ModelRunner {
  private:
   void run(std::span<const SequenceSlice> slices, float* logits_out, bool all_rows);
   int validate(std::span<const SequenceSlice> slices) const;
+  // A linear layer's input in its GEMM's format: fp32 rows [rows][ldx] for fp32 weights, rows of
+  // bf16 pairs (uint32) for bf16 weights.
+  struct GemmInput {
+    const void* x;
+    int ldx;
+  };
+  // x [rows][w.k()] as w's input: as it is for fp32 weights, rounded to bf16 into `packed` else.
+  GemmInput gemm_input(const cpu::PackedMatrix& w, const float* x, int rows, std::vector<uint32_t>& packed);
+  // Layer norm of x's rows into h_ as w's input; for bf16 weights each row is packed in the same
+  // task, which saves a pass and a thread-pool round.
+  GemmInput layer_norm_input(const LayerNormWeights& ln, const cpu::PackedMatrix& w, const float* x, int rows);
+  // y = in W^T (+ bias), epilogue, (+ y); or, with y_bf16, the result rounded to bf16 there.
+  void gemm(const cpu::PackedMatrix& w, const std::vector<float>& bias, GemmInput in, int rows, float* y, int ldy,
+            cpu::Epilogue epilogue, bool accumulate, uint16_t* y_bf16 = nullptr, int ldy_bf16 = 0);
   void linear(const cpu::PackedMatrix& w, const std::vector<float>& bias, const float* x, int rows, float* y, int ldy,
               cpu::Epilogue epilogue, bool accumulate);
   void layer_norm(const LayerNormWeights& ln, const float* x, float* y, int rows);
-  void attention(int layer, std::span<const SequenceSlice> slices);
+  // Attention of every slice at `layer`; with pack_out, each task also rounds its output rows to
+  // bf16 pairs in attn_bf16_ (the input of a bf16 output projection).
+  void attention(int layer, std::span<const SequenceSlice> slices, bool pack_out);
   template <class F>
   void for_rows(int rows, F&& fn);
 
@@ -57,8 +76,13 @@ class CpuModelRunner final : public ModelRunner {
   // Scratch, grown on demand and reused across steps.
   std::vector<int32_t> token_ids_, positions_, slice_row_;
   std::vector<float> x_, h_, qkv_, attn_, ffn_, emb_, out_rows_, out_proj_;
-  std::vector<uint32_t> x_bf16_;
-  std::vector<std::vector<float>> scores_;  // per thread
+  std::vector<uint32_t> x_bf16_, attn_bf16_, ffn_bf16_;  // bf16 GEMM inputs
+  std::vector<std::vector<float>> scores_;               // per thread: heads * scores_stride_
+  size_t scores_stride_ = 0;
+  struct AttentionTask {
+    int slice, head;  // head -1: every head of a one-token (decode) slice
+  };
+  std::vector<AttentionTask> attention_tasks_;
 };
 
 }  // namespace llmbench::engine

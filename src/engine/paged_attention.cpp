@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 #include "engine/safetensors_file.h"
 
@@ -15,6 +16,8 @@ void PagedKvCache::allocate(int num_layers, int num_blocks, int block_size, int 
     throw std::invalid_argument("KV cache needs num_blocks > 0 and block_size > 0");
   if (dtype != DType::kFloat32 && dtype != DType::kBFloat16)
     throw std::invalid_argument("KV cache dtype must be float32 or bfloat16");
+  if (head_dim <= 0 || head_dim > kMaxHeadDim)
+    throw std::invalid_argument("KV cache head_dim must be in [1, " + std::to_string(kMaxHeadDim) + "]");
   const size_t bytes =
       bytes_per_block(num_layers, block_size, num_heads, head_dim, dtype) * static_cast<size_t>(num_blocks);
   data_ = allocate_huge_page_buffer(bytes);
@@ -26,24 +29,30 @@ void PagedKvCache::allocate(int num_layers, int num_blocks, int block_size, int 
   head_dim_ = head_dim;
 }
 
-void PagedKvCache::write(int layer, const float* qkv, size_t ld, int start_pos, int count,
-                         std::span<const int32_t> block_table) {
+void PagedKvCache::write(const cpu::Kernels& kernels, int layer, const float* qkv, size_t ld, int start_pos, int count,
+                         std::span<const int32_t> block_table, int head_begin, int head_end) {
+  if (head_end < 0) head_end = num_heads_;
   const size_t hd = static_cast<size_t>(num_heads_) * head_dim_;
   const bool bf16 = dtype_ == DType::kBFloat16;
+  alignas(64) uint32_t packed[kMaxHeadDim];
+  const auto* k_bf16 = reinterpret_cast<const uint16_t*>(packed);
+  const int d_pad = (head_dim_ + 1) & ~1;
   for (int i = 0; i < count; ++i) {
     const int pos = start_pos + i;
     const int block = block_table[static_cast<size_t>(pos / block_size_)];
     const int slot = pos % block_size_;
     const float* row = qkv + static_cast<size_t>(i) * ld;
-    for (int h = 0; h < num_heads_; ++h) {
+    for (int h = head_begin; h < head_end; ++h) {
       const float* key = row + hd + static_cast<size_t>(h) * head_dim_;
       const float* value = row + 2 * hd + static_cast<size_t>(h) * head_dim_;
       const size_t k_at = index(layer, block, 0, h) + slot;  // transposed tile [D][B]
       const size_t v_at = index(layer, block, 1, h) + static_cast<size_t>(slot) * head_dim_;
       if (bf16) {
         auto* base = static_cast<uint16_t*>(data_.get());
-        for (int d = 0; d < head_dim_; ++d) base[k_at + static_cast<size_t>(d) * block_size_] = float_to_bf16(key[d]);
-        for (int d = 0; d < head_dim_; ++d) base[v_at + static_cast<size_t>(d)] = float_to_bf16(value[d]);
+        kernels.pack_bf16(key, 1, head_dim_, head_dim_, packed, d_pad);
+        for (int d = 0; d < head_dim_; ++d) base[k_at + static_cast<size_t>(d) * block_size_] = k_bf16[d];
+        kernels.pack_bf16(value, 1, head_dim_, head_dim_, packed, d_pad);
+        std::memcpy(base + v_at, packed, sizeof(uint16_t) * head_dim_);
       } else {
         auto* base = static_cast<float*>(data_.get());
         for (int d = 0; d < head_dim_; ++d) base[k_at + static_cast<size_t>(d) * block_size_] = key[d];
@@ -103,6 +112,58 @@ void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache
         kernels.pv_accumulate_bf16(p, static_cast<const uint16_t*>(v), n, head_dim, oi);
       } else {
         kernels.pv_accumulate(p, static_cast<const float*>(v), n, head_dim, oi);
+      }
+    }
+  }
+}
+
+}  // namespace llmbench::engine
+
+namespace llmbench::engine {
+
+void paged_attention_decode(const cpu::Kernels& kernels, const PagedKvCache& cache, int layer, float scale,
+                            const float* q, int context, std::span<const int32_t> block_table, float* out,
+                            float* scores, size_t scores_stride) {
+  const int bs = cache.block_size(), heads = cache.num_heads(), hd = cache.head_dim();
+  const bool bf16 = cache.dtype() == DType::kBFloat16;
+  const size_t region = static_cast<size_t>(heads) * bs * hd * PagedKvCache::element_bytes(cache.dtype());
+  const int num_blocks = (context + bs - 1) / bs;
+  for (int b = 0; b < num_blocks; ++b) {
+    const int n = std::min(bs, context - b * bs);
+    const int32_t block = block_table[static_cast<size_t>(b)];
+    const char* next_k = b + 1 < num_blocks
+                             ? static_cast<const char*>(cache.k(layer, block_table[static_cast<size_t>(b + 1)], 0))
+                             : nullptr;
+    for (int h = 0; h < heads; ++h) {
+      if (next_k != nullptr) prefetch_tile(next_k + region * h / heads, region / heads);
+      const void* k_t = cache.k(layer, block, h);
+      const float* qh = q + static_cast<size_t>(h) * hd;
+      float* s = scores + static_cast<size_t>(h) * scores_stride + static_cast<size_t>(b) * bs;
+      if (bf16) {
+        kernels.qk_scores_bf16(qh, static_cast<const uint16_t*>(k_t), n, hd, bs, scale, s);
+      } else {
+        kernels.qk_scores(qh, static_cast<const float*>(k_t), n, hd, bs, scale, s);
+      }
+    }
+  }
+  prefetch_tile(cache.v(layer, block_table[0], 0), region);
+  for (int h = 0; h < heads; ++h) kernels.softmax(scores + static_cast<size_t>(h) * scores_stride, context);
+  std::fill(out, out + static_cast<size_t>(heads) * hd, 0.0f);
+  for (int b = 0; b < num_blocks; ++b) {
+    const int n = std::min(bs, context - b * bs);
+    const int32_t block = block_table[static_cast<size_t>(b)];
+    const char* next_v = b + 1 < num_blocks
+                             ? static_cast<const char*>(cache.v(layer, block_table[static_cast<size_t>(b + 1)], 0))
+                             : nullptr;
+    for (int h = 0; h < heads; ++h) {
+      if (next_v != nullptr) prefetch_tile(next_v + region * h / heads, region / heads);
+      const void* v = cache.v(layer, block, h);
+      const float* p = scores + static_cast<size_t>(h) * scores_stride + static_cast<size_t>(b) * bs;
+      float* oh = out + static_cast<size_t>(h) * hd;
+      if (bf16) {
+        kernels.pv_accumulate_bf16(p, static_cast<const uint16_t*>(v), n, hd, oh);
+      } else {
+        kernels.pv_accumulate(p, static_cast<const float*>(v), n, hd, oh);
       }
     }
   }

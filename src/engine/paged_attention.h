@@ -22,6 +22,7 @@ namespace llmbench::engine {
 
 class PagedKvCache {
  public:
+  static constexpr int kMaxHeadDim = 512;
   static size_t element_bytes(DType dtype) { return dtype == DType::kFloat32 ? 4 : 2; }
   static size_t bytes_per_block(int num_layers, int block_size, int num_heads, int head_dim,
                                 DType dtype = DType::kFloat32) {
@@ -40,9 +41,13 @@ class PagedKvCache {
   const void* k(int layer, int block, int head) const { return at(index(layer, block, 0, head)); }
   const void* v(int layer, int block, int head) const { return at(index(layer, block, 1, head)); }
 
-  // Stores K and V of `count` tokens at positions [start_pos, start_pos + count). qkv rows are
-  // [q (H*D) | k (H*D) | v (H*D)] with row stride ld.
-  void write(int layer, const float* qkv, size_t ld, int start_pos, int count, std::span<const int32_t> block_table);
+  // Stores K and V of heads [head_begin, head_end) (all heads by default) of `count` tokens at
+  // positions [start_pos, start_pos + count). qkv rows are [q (H*D) | k (H*D) | v (H*D)] with row
+  // stride ld. A bf16 cache rounds to nearest even through kernels.pack_bf16.
+  void write(const cpu::Kernels& kernels, int layer, const float* qkv, size_t ld, int start_pos, int count,
+             std::span<const int32_t> block_table, int head_begin = 0, int head_end = -1);
+  int num_heads() const { return num_heads_; }
+  int head_dim() const { return head_dim_; }
 
  private:
   size_t index(int layer, int block, int kv, int head) const {
@@ -62,5 +67,14 @@ class PagedKvCache {
 void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache, int layer, int head, int head_dim,
                           float scale, const float* q, size_t ldq, int start_pos, int count,
                           std::span<const int32_t> block_table, float* out, size_t ldo, float* scores);
+
+// Decode attention of one sequence over all heads: one query token at position context - 1 (its
+// K/V already in the cache). q and out are one row of H*D. Walking block by block across heads
+// reads each block's K (then V) tiles as one contiguous run of H*B*D elements, which the hardware
+// prefetcher streams, instead of 2*H separate short tiles per block.
+// scores: scratch of H * scores_stride floats, scores_stride >= context.
+void paged_attention_decode(const cpu::Kernels& kernels, const PagedKvCache& cache, int layer, float scale,
+                            const float* q, int context, std::span<const int32_t> block_table, float* out,
+                            float* scores, size_t scores_stride);
 
 }  // namespace llmbench::engine

@@ -44,6 +44,87 @@ void run_gemm(const Kernels& k, const PackedMatrix& w, const std::vector<float>&
   (w.dtype() == DType::kBFloat16 ? k.gemm_bf16 : k.gemm_f32)(a);
 }
 
+// The same GEMM written as fp32 and as bf16 (GemmArgs::y_bf16), with every epilogue.
+TEST(CpuKernels, Bf16OutputIsTheRoundedFp32Output) {
+  std::mt19937 rng(5);
+  for (const Kernels* kern : {&scalar_kernels(), avx512_kernels()}) {
+    if (kern == nullptr) continue;
+    for (Epilogue epi : {Epilogue::kNone, Epilogue::kRelu, Epilogue::kGeluTanh}) {
+      for (int n : {16, 50, 130}) {
+        for (int rows : {1, 7, 32}) {
+          const int k = 40;
+          PackedMatrix w(n, k, DType::kBFloat16);
+          for (int i = 0; i < n; ++i)
+            for (int j = 0; j < k; ++j) w.set(i, j, std::normal_distribution<float>(0.0f, 0.3f)(rng));
+          auto x = random_vector(static_cast<size_t>(rows) * k, rng);
+          auto bias = random_vector(n, rng);
+          std::vector<float> y(static_cast<size_t>(rows) * (n + 3));
+          run_gemm(*kern, w, x, rows, bias, epi, false, y);
+          const int ld = n + 6;
+          std::vector<uint16_t> yb(static_cast<size_t>(rows) * ld, 0xabcd);
+          std::vector<uint32_t> xb(static_cast<size_t>(rows) * w.k_pad() / 2);
+          pack_activations_bf16(x.data(), rows, k, k, xb.data(), w.k_pad());
+          GemmArgs a;
+          a.x = xb.data();
+          a.ldx = w.k_pad() / 2;
+          a.rows = rows;
+          a.w = &w;
+          a.group_end = w.groups();
+          a.bias = bias.data();
+          a.epilogue = epi;
+          a.y_bf16 = yb.data();
+          a.ldy_bf16 = ld;
+          kern->gemm_bf16(a);
+          for (int r = 0; r < rows; ++r) {
+            for (int c = 0; c < ld; ++c) {
+              const uint16_t got = yb[static_cast<size_t>(r) * ld + c];
+              if (c >= n) {
+                ASSERT_EQ(got, 0xabcd) << "wrote past N";
+                continue;
+              }
+              const float v = y[static_cast<size_t>(r) * (n + 3) + c];
+              ASSERT_EQ(got, float_to_bf16(v)) << kern->name << " epilogue " << static_cast<int>(epi) << " n " << n;
+              if (epi == Epilogue::kGeluTanh) {  // gelu_new of the pre-activation, recomputed in double
+                std::vector<float> pre(static_cast<size_t>(rows) * (n + 3));
+                run_gemm(*kern, w, x, rows, bias, Epilogue::kNone, false, pre);
+                const double u = pre[static_cast<size_t>(r) * (n + 3) + c];
+                const double ref = 0.5 * u * (1.0 + std::tanh(0.7978845608028654 * (u + 0.044715 * u * u * u)));
+                ASSERT_NEAR(v, ref, 1e-5 * (1.0 + std::abs(ref)));
+                break;  // one column per row is enough for the formula
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(CpuKernels, LayerNormMatchesDoublePrecision) {
+  std::mt19937 rng(11);
+  for (const Kernels* kern : {&scalar_kernels(), avx512_kernels()}) {
+    if (kern == nullptr) continue;
+    for (int d : {1, 16, 50, 768}) {
+      auto x = random_vector(d, rng), w = random_vector(d, rng), b = random_vector(d, rng);
+      for (auto& v : x) v = v * 3.0f + 10.0f;  // a large mean: the variance must be taken about it
+      std::vector<float> y(d);
+      kern->layer_norm(x.data(), d, w.data(), b.data(), 1e-5f, y.data());
+      double mean = 0.0, var = 0.0;
+      for (float v : x) mean += v;
+      mean /= d;
+      for (float v : x) var += (v - mean) * (v - mean);
+      const double inv = 1.0 / std::sqrt(var / d + 1e-5);
+      for (int i = 0; i < d; ++i) {
+        const double ref = (x[i] - mean) * inv * w[i] + b[i];
+        ASSERT_NEAR(y[i], ref, 1e-5 * (1.0 + std::abs(ref))) << kern->name << " d " << d;
+      }
+      std::vector<float> in_place = x;  // y may be x
+      kern->layer_norm(in_place.data(), d, w.data(), b.data(), 1e-5f, in_place.data());
+      ASSERT_EQ(in_place, y);
+    }
+  }
+}
+
 TEST(CpuKernels, PackedMatrixRoundTrips) {
   for (DType dt : {DType::kFloat32, DType::kBFloat16}) {
     PackedMatrix m(37, 11, dt);
