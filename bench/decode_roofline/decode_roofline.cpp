@@ -159,7 +159,8 @@ int main(int argc, char** argv) {
     }
   }
   cpu::CpuFeatures f = cpu::detect_cpu_features();
-  std::printf("kernels: %s (avx512=%d avx512_bf16=%d)\n", cpu::best_kernels().name, f.avx512, f.avx512_bf16);
+  std::printf("kernels: %s (avx512=%d avx512_bf16=%d amx_bf16=%d)\n", cpu::best_kernels().name, f.avx512, f.avx512_bf16,
+              f.amx_bf16);
   const double bw = measure_read_bandwidth(o.threads);
   std::printf("memory read bandwidth (1 GiB streaming read, all threads, best of 5): %.1f GB/s\n\n", bw);
 

@@ -1,6 +1,8 @@
 #include "engine/cpu_kernels.h"
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +11,7 @@
 #include <limits>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 #include "engine/safetensors_file.h"
 
@@ -31,8 +34,17 @@ CpuFeatures detect_cpu_features() {
   const bool avx512bw = (ebx >> 30) & 1u;
   const bool avx512vl = (ebx >> 31) & 1u;
   f.avx512 = avx512f && avx512dq && avx512bw && avx512vl;
+  const bool amx_bf16 = (edx >> 22) & 1u, amx_tile = (edx >> 24) & 1u;
   __cpuid_count(7, 1, eax, ebx, ecx, edx);
   f.avx512_bf16 = f.avx512 && ((eax >> 5) & 1u);
+  if (f.avx512_bf16 && amx_bf16 && amx_tile) {
+    // Linux hands out the 8 KiB tile state only on request (ARCH_REQ_XCOMP_PERM, XTILEDATA), once
+    // per process; afterwards XCR0 must show both tile components (17: TILECFG, 18: TILEDATA).
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    const bool granted = ::syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    f.amx_bf16 = granted && (xcr0_lo & (3u << 17)) == (3u << 17);
+  }
   return f;
 }
 
@@ -255,15 +267,36 @@ const Kernels& scalar_kernels() {
   return k;
 }
 
-const Kernels* avx512_kernels() {
+namespace {
+const CpuFeatures& cpu_features() {
   static const CpuFeatures f = detect_cpu_features();
+  return f;
+}
+}  // namespace
+
+const Kernels* avx512_kernels() {
+  const CpuFeatures& f = cpu_features();
   if (!f.avx512) return nullptr;
   return detail::avx512_kernels_impl(f.avx512_bf16);
 }
 
+const Kernels* amx_kernels() {
+  const CpuFeatures& f = cpu_features();
+  if (!f.amx_bf16) return nullptr;
+  return detail::amx_kernels_impl();
+}
+
 const Kernels& best_kernels() {
-  const Kernels* k = avx512_kernels();
-  return k != nullptr ? *k : scalar_kernels();
+  static const Kernels& chosen = []() -> const Kernels& {
+    const char* env = std::getenv("LLMBENCH_CPU_KERNELS");
+    const std::string want = env != nullptr ? env : "";
+    if (want == "scalar") return scalar_kernels();
+    const Kernels* amx = want == "avx512" ? nullptr : amx_kernels();
+    if (amx != nullptr) return *amx;
+    const Kernels* avx = avx512_kernels();
+    return avx != nullptr ? *avx : scalar_kernels();
+  }();
+  return chosen;
 }
 
 }  // namespace llmbench::engine::cpu

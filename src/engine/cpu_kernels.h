@@ -15,7 +15,9 @@ namespace llmbench::engine::cpu {
 struct CpuFeatures {
   bool avx512 = false;       // AVX-512 F/BW/VL/DQ with OS support for the zmm state
   bool avx512_bf16 = false;  // AVX512_BF16 (vdpbf16ps)
+  bool amx_bf16 = false;     // AMX-TILE + AMX-BF16 with tile data enabled by the OS (Sapphire Rapids on)
 };
+// Detection asks Linux for the AMX tile state (arch_prctl), once per process.
 CpuFeatures detect_cpu_features();
 
 // Weight matrix W [N, K] of a linear layer y = x W^T (+ b), packed for streaming GEMM.
@@ -118,7 +120,10 @@ struct Kernels {
 const Kernels& scalar_kernels();
 // nullptr when this CPU lacks AVX-512; bf16 GEMM uses vdpbf16ps when available, else converts.
 const Kernels* avx512_kernels();
-// The fastest kernels this CPU supports.
+// nullptr without AMX: the AVX-512 kernels with a bf16 GEMM on AMX tiles for 16 rows or more.
+const Kernels* amx_kernels();
+// The fastest kernels this CPU supports, unless LLMBENCH_CPU_KERNELS (scalar, avx512, amx) names
+// others (for side-by-side benchmarks; an unavailable choice falls back to the best available).
 const Kernels& best_kernels();
 
 // Rounds rows of fp32 activations to bf16 pairs (round to nearest even, zero-padding K to k_pad)
@@ -127,6 +132,10 @@ void pack_activations_bf16(const float* x, int rows, int k, int ldx, uint32_t* o
 
 namespace detail {
 const Kernels* avx512_kernels_impl(bool bf16);  // defined in cpu_kernels_avx512.cpp
-}
+// Bias, epilogue and store (fp32, accumulate or bf16, as `a` says) of finished sums c[rows][ldc]
+// for output rows [row0, row0 + rows) and columns [col0, col0 + cols), cols a multiple of 16.
+void store_block_avx512(const GemmArgs& a, int row0, int rows, int col0, int cols, const float* c, int ldc);
+const Kernels* amx_kernels_impl();  // defined in cpu_kernels_amx.cpp
+}  // namespace detail
 
 }  // namespace llmbench::engine::cpu

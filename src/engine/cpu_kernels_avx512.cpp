@@ -483,6 +483,29 @@ void layer_norm_avx512(const float* x, int d, const float* weight, const float* 
 }  // namespace
 
 namespace detail {
+
+void store_block_avx512(const GemmArgs& a, int row0, int rows, int col0, int cols, const float* c, int ldc) {
+  const int n_total = a.w->n();
+  for (int j = 0; j < cols; j += 16) {
+    const int col = col0 + j;
+    if (col >= n_total) break;
+    const __mmask16 m = column_mask(n_total - col);
+    const __m512 b = a.bias != nullptr ? _mm512_maskz_loadu_ps(m, a.bias + col) : _mm512_setzero_ps();
+    for (int i = 0; i < rows; ++i) {
+      __m512 v = _mm512_add_ps(_mm512_loadu_ps(c + static_cast<size_t>(i) * ldc + j), b);
+      if (a.epilogue == Epilogue::kRelu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+      if (a.epilogue == Epilogue::kGeluTanh) v = gelu_tanh_ps(v);
+      if (a.y_bf16 != nullptr) {
+        _mm256_mask_storeu_epi16(a.y_bf16 + static_cast<size_t>(row0 + i) * a.ldy_bf16 + col, m, to_bf16(v));
+        continue;
+      }
+      float* y = a.y + static_cast<size_t>(row0 + i) * a.ldy + col;
+      if (a.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, y));
+      _mm512_mask_storeu_ps(y, m, v);
+    }
+  }
+}
+
 const Kernels* avx512_kernels_impl(bool bf16) {
   static const Kernels with_bf16{
       "avx512+bf16",         gemm_f32_avx512,           gemm_bf16_avx512bf16, qk_scores_avx512, pv_accumulate_avx512,

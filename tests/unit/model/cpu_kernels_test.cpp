@@ -47,7 +47,7 @@ void run_gemm(const Kernels& k, const PackedMatrix& w, const std::vector<float>&
 // The same GEMM written as fp32 and as bf16 (GemmArgs::y_bf16), with every epilogue.
 TEST(CpuKernels, Bf16OutputIsTheRoundedFp32Output) {
   std::mt19937 rng(5);
-  for (const Kernels* kern : {&scalar_kernels(), avx512_kernels()}) {
+  for (const Kernels* kern : {&scalar_kernels(), avx512_kernels(), amx_kernels()}) {
     if (kern == nullptr) continue;
     for (Epilogue epi : {Epilogue::kNone, Epilogue::kRelu, Epilogue::kGeluTanh}) {
       for (int n : {16, 50, 130}) {
@@ -93,6 +93,42 @@ TEST(CpuKernels, Bf16OutputIsTheRoundedFp32Output) {
                 break;  // one column per row is enough for the formula
               }
             }
+          }
+        }
+      }
+    }
+  }
+}
+
+// AMX tiles take 16 or 32 rows at a time: ragged row counts, partial panels and groups, every
+// epilogue, and a k that is not a whole number of tiles (which falls back to AVX-512).
+TEST(CpuKernels, AmxGemmMatchesScalar) {
+  const Kernels* amx = amx_kernels();
+  if (amx == nullptr) GTEST_SKIP() << "no AMX on this CPU";
+  std::mt19937 rng(8);
+  for (int n : {16, 50, 64, 100, 200}) {
+    for (int k : {32, 96, 768, 131}) {
+      for (int rows : {16, 17, 31, 32, 33, 48, 100}) {
+        PackedMatrix w(n, k, DType::kBFloat16);
+        for (int i = 0; i < n; ++i)
+          for (int j = 0; j < k; ++j) w.set(i, j, std::normal_distribution<float>(0.0f, 1.0f)(rng));
+        auto x = random_vector(static_cast<size_t>(rows) * k, rng);
+        auto bias = random_vector(n, rng);
+        const bool acc = (n + rows) % 2 == 0;
+        const Epilogue epi = rows % 3 == 0 ? Epilogue::kRelu : (rows % 3 == 1 ? Epilogue::kNone : Epilogue::kGeluTanh);
+        auto init = random_vector(static_cast<size_t>(rows) * (n + 3), rng);
+        std::vector<float> y_amx = init, y_ref = init;
+        run_gemm(*amx, w, x, rows, bias, epi, acc, y_amx);
+        run_gemm(scalar_kernels(), w, x, rows, bias, epi, acc, y_ref);
+        for (int r = 0; r < rows; ++r) {
+          for (int c = 0; c < n + 3; ++c) {
+            const size_t i = static_cast<size_t>(r) * (n + 3) + c;
+            if (c >= n) {
+              ASSERT_EQ(y_amx[i], init[i]) << "wrote past N";
+              continue;
+            }
+            ASSERT_NEAR(y_amx[i], y_ref[i], 1e-4f * (1.0f + std::abs(y_ref[i])))
+                << "n " << n << " k " << k << " rows " << rows << " row " << r << " col " << c;
           }
         }
       }
