@@ -2,7 +2,7 @@
 // read on all threads), then dummy opt-125m decode steps (fp32 and bf16 weights) compared with
 // the time to stream their weights once at that bandwidth; batched decode and prefill throughput.
 //
-//   decode_roofline [--model opt-125m] [--threads N] [--steps N] [--context N]
+//   decode_roofline [--model opt-125m] [--threads N] [--steps N] [--context N] [--profile 1]
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +26,7 @@ struct Options {
   int threads = 0;
   int steps = 40;
   int context = 128;
+  bool profile = false;  // --profile 1: where a 32-sequence decode step spends its time
 };
 
 double median(std::vector<double> v) {
@@ -151,6 +152,8 @@ int main(int argc, char** argv) {
       o.threads = std::atoi(argv[i + 1]);
     } else if (flag == "--steps") {
       o.steps = std::max(1, std::atoi(argv[i + 1]));
+    } else if (flag == "--profile") {
+      o.profile = std::atoi(argv[i + 1]) != 0;
     } else if (flag == "--context") {
       o.context = std::max(1, std::atoi(argv[i + 1]));
     } else {
@@ -171,6 +174,7 @@ int main(int argc, char** argv) {
     double t1, t8, t32, p128, p1024;
   };
   std::vector<Row> rows;
+  std::vector<std::pair<std::string, ForwardProfile>> profiles;
   for (DType dt : {DType::kFloat32, DType::kBFloat16}) {
     Bench b(o, dt);
     const char* name = dt == DType::kFloat32 ? "fp32" : "bf16";
@@ -185,7 +189,11 @@ int main(int argc, char** argv) {
     auto eight = b.make_sequences(8, o.context);
     r.t8 = b.decode_step_s(eight, std::max(5, o.steps / 4));
     auto many = b.make_sequences(32, o.context);
+    b.runner().set_profiling(o.profile);
+    b.runner().reset_profile();
     r.t32 = b.decode_step_s(many, std::max(5, o.steps / 8));
+    if (o.profile) profiles.emplace_back(name, b.runner().profile());
+    b.runner().set_profiling(false);
     r.p128 = b.prefill_s(128, 3);
     r.p1024 = b.prefill_s(1024, 2);
     rows.push_back(r);
@@ -197,6 +205,16 @@ int main(int argc, char** argv) {
     std::printf("| %s | %.1f (%.0f) | %.1f (%.0f) | %.1f (%.0f) | %.0f (%.0f) | %.0f (%.0f) |\n", r.dtype.c_str(),
                 r.t1 * 1e3, 1 / r.t1, r.t8 * 1e3, 8 / r.t8, r.t32 * 1e3, 32 / r.t32, r.p128 * 1e3, 128 / r.p128,
                 r.p1024 * 1e3, 1024 / r.p1024);
+  }
+  for (const auto& [name, p] : profiles) {  // includes the warm-up steps; shares are what matter
+    int64_t total = 0;
+    for (int64_t ns : p.ns) total += ns;
+    std::printf("\n%s decode T=32, ms per step (share):", name.c_str());
+    for (int i = 0; i < ForwardProfile::kCount; ++i) {
+      std::printf(" %s %.2f (%.0f%%)%s", ForwardProfile::kNames[i], static_cast<double>(p.ns[i]) / 1e6 / p.forwards,
+                  100.0 * static_cast<double>(p.ns[i]) / static_cast<double>(total),
+                  i + 1 < ForwardProfile::kCount ? "," : "\n");
+    }
   }
   return 0;
 }

@@ -248,6 +248,22 @@ void layer_norm_scalar(const float* x, int d, const float* weight, const float* 
   for (int i = 0; i < d; ++i) y[i] = (x[i] - m) * inv * weight[i] + bias[i];
 }
 
+int32_t argmax_scalar(const float* x, int n) {
+  int32_t best = 0;
+  float best_value = 0.0f;
+  bool found = false;
+  for (int i = 0; i < n; ++i) {
+    const float v = x[i];
+    if (std::isnan(v)) continue;
+    if (!found || v > best_value) {
+      best = i;
+      best_value = v;
+      found = true;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 const Kernels& scalar_kernels() {
@@ -263,7 +279,8 @@ const Kernels& scalar_kernels() {
                          stream_sum_scalar,
                          exp_weights_scalar,
                          pack_activations_bf16,
-                         layer_norm_scalar};
+                         layer_norm_scalar,
+                         argmax_scalar};
   return k;
 }
 

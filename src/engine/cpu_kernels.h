@@ -115,6 +115,8 @@ struct Kernels {
   void (*pack_bf16)(const float* x, int rows, int k, int ldx, uint32_t* out, int k_pad) = nullptr;
   // y[0..d) = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias (one row; y may be x).
   void (*layer_norm)(const float* x, int d, const float* weight, const float* bias, float eps, float* y) = nullptr;
+  // Index of the largest x[i], NaN skipped, the first one on ties (torch.argmax); 0 when all are NaN.
+  int32_t (*argmax)(const float* x, int n) = nullptr;
 };
 
 const Kernels& scalar_kernels();

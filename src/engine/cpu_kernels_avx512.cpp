@@ -480,6 +480,29 @@ void layer_norm_avx512(const float* x, int d, const float* weight, const float* 
   }
 }
 
+// Two passes over data that stays in L2: the maximum of the non-NaN lanes, then the first index
+// holding it.
+int32_t argmax_avx512(const float* x, int n) {
+  const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
+  __m512 best = neg_inf;
+  __mmask16 any = 0;
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 m = column_mask(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __mmask16 ordered = _mm512_mask_cmp_ps_mask(m, v, v, _CMP_ORD_Q);
+    best = _mm512_mask_max_ps(best, ordered, best, v);
+    any |= ordered;
+  }
+  if (any == 0) return 0;
+  const __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(best));
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 hit =
+        _mm512_mask_cmp_ps_mask(column_mask(n - i), _mm512_maskz_loadu_ps(column_mask(n - i), x + i), top, _CMP_EQ_OQ);
+    if (hit != 0) return i + __builtin_ctz(hit);
+  }
+  return 0;  // unreachable: some lane holds the maximum
+}
+
 }  // namespace
 
 namespace detail {
@@ -510,7 +533,7 @@ const Kernels* avx512_kernels_impl(bool bf16) {
   static const Kernels with_bf16{
       "avx512+bf16",         gemm_f32_avx512,           gemm_bf16_avx512bf16, qk_scores_avx512, pv_accumulate_avx512,
       qk_scores_bf16_avx512, pv_accumulate_bf16_avx512, softmax_avx512,       gelu_tanh_avx512, stream_sum_avx512,
-      exp_weights_avx512,    pack_bf16_avx512bf16,      layer_norm_avx512};
+      exp_weights_avx512,    pack_bf16_avx512bf16,      layer_norm_avx512,    argmax_avx512};
   static const Kernels without_bf16{"avx512",
                                     gemm_f32_avx512,
                                     gemm_bf16_avx512_widen,
@@ -523,7 +546,8 @@ const Kernels* avx512_kernels_impl(bool bf16) {
                                     stream_sum_avx512,
                                     exp_weights_avx512,
                                     pack_activations_bf16,
-                                    layer_norm_avx512};
+                                    layer_norm_avx512,
+                                    argmax_avx512};
   return bf16 ? &with_bf16 : &without_bf16;
 }
 }  // namespace detail

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/clock.h"
+
 namespace llmbench::engine {
 
 CpuModelRunner::CpuModelRunner(ModelWeights weights, std::unique_ptr<cpu::CpuThreadPool> pool, DType kv_dtype)
@@ -274,6 +276,16 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
   scores_stride_ = (static_cast<size_t>(max_context) + 15) & ~size_t{15};
   for (auto& sc : scores_) grow(sc, scores_stride_ * static_cast<size_t>(c.num_heads));
 
+  using Phase = ForwardProfile::Phase;
+  int64_t mark_ns = profiling_ ? now_ns() : 0;
+  auto mark = [&](Phase phase) {
+    if (!profiling_) return;
+    const int64_t t_ns = now_ns();
+    profile_.ns[phase] += t_ns - mark_ns;
+    mark_ns = t_ns;
+  };
+  if (profiling_) ++profile_.forwards;
+
   // Embeddings: token (from the tied LM head; OPT project_in when E != d) + position.
   const bool project = spec.project_in_out();
   if (project) grow(emb_, t * e);
@@ -291,6 +303,7 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
       for (int i = 0; i < d; ++i) xr[i] += p[i];
     }
   });
+  mark(Phase::kEmbed);
 
   const bool pre_ln = c.do_layer_norm_before;
   cpu::Epilogue fc1_epilogue = cpu::Epilogue::kNone;
@@ -309,15 +322,20 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
     // Attention block.
     const GemmInput qkv_in =
         pre_ln ? layer_norm_input(lw.ln_attn, lw.qkv.w, x_.data(), T) : gemm_input(lw.qkv.w, x_.data(), T, x_bf16_);
+    mark(Phase::kLayerNorm);
     gemm(lw.qkv.w, lw.qkv.bias, qkv_in, T, qkv_.data(), 3 * d, cpu::Epilogue::kNone, false);
+    mark(Phase::kQkv);
     attention(l, slices, pack_attn);
+    mark(Phase::kAttention);
     const GemmInput out_in =
         pack_attn ? GemmInput{attn_bf16_.data(), d / 2} : gemm_input(lw.out.w, attn_.data(), T, x_bf16_);
     gemm(lw.out.w, lw.out.bias, out_in, T, x_.data(), d, cpu::Epilogue::kNone, true);  // x += attn
+    mark(Phase::kOutProj);
     if (!pre_ln) layer_norm(lw.ln_attn, x_.data(), x_.data(), T);
     // Feed-forward block.
     const GemmInput fc1_in =
         pre_ln ? layer_norm_input(lw.ln_ffn, lw.fc1.w, x_.data(), T) : gemm_input(lw.fc1.w, x_.data(), T, x_bf16_);
+    mark(Phase::kLayerNorm);
     GemmInput fc2_in{};
     if (fc1_to_bf16) {
       gemm(lw.fc1.w, lw.fc1.bias, fc1_in, T, nullptr, 0, fc1_epilogue, false,
@@ -331,8 +349,11 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
       }
       fc2_in = gemm_input(lw.fc2.w, ffn_.data(), T, ffn_bf16_);
     }
+    mark(Phase::kFc1);
     gemm(lw.fc2.w, lw.fc2.bias, fc2_in, T, x_.data(), d, cpu::Epilogue::kNone, true);  // x += ffn
+    mark(Phase::kFc2);
     if (!pre_ln) layer_norm(lw.ln_ffn, x_.data(), x_.data(), T);
+    mark(Phase::kLayerNorm);
   }
 
   // Output rows: the last token of each slice that wants logits, or every row.
@@ -359,6 +380,7 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
     head_in = out_proj_.data();
   }
   linear(weights_.lm_head, {}, head_in, rows, logits_out, V, cpu::Epilogue::kNone, false);
+  mark(Phase::kLmHead);
 }
 
 }  // namespace llmbench::engine

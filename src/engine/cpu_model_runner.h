@@ -18,6 +18,16 @@
 
 namespace llmbench::engine {
 
+// Where forward() spends its time, summed over the forwards since the last reset (when enabled:
+// a clock read per phase boundary, ~100 per step).
+struct ForwardProfile {
+  enum Phase { kEmbed, kLayerNorm, kQkv, kAttention, kOutProj, kFc1, kFc2, kLmHead, kCount };
+  static constexpr const char* kNames[kCount] = {"embed",    "layer norm", "qkv", "attention",
+                                                 "out proj", "fc1",        "fc2", "lm head"};
+  int64_t ns[kCount] = {};
+  int64_t forwards = 0;
+};
+
 class CpuModelRunner final : public ModelRunner {
  public:
   CpuModelRunner(ModelWeights weights, std::unique_ptr<cpu::CpuThreadPool> pool, DType kv_dtype = DType::kFloat32);
@@ -38,6 +48,9 @@ class CpuModelRunner final : public ModelRunner {
   DType kv_cache_dtype() const { return kv_dtype_; }
   int num_threads() const { return pool_->size(); }
   const char* kernels_name() const { return kernels_->name; }
+  void set_profiling(bool on) { profiling_ = on; }
+  const ForwardProfile& profile() const { return profile_; }
+  void reset_profile() { profile_ = ForwardProfile{}; }
   // Replaces the kernels (tests compare the scalar and AVX-512 paths).
   void set_kernels(const cpu::Kernels& kernels) { kernels_ = &kernels; }
 
@@ -72,6 +85,8 @@ class CpuModelRunner final : public ModelRunner {
   const cpu::Kernels* kernels_;
   DType kv_dtype_;
   PagedKvCache kv_;
+  bool profiling_ = false;
+  ForwardProfile profile_;
 
   // Scratch, grown on demand and reused across steps.
   std::vector<int32_t> token_ids_, positions_, slice_row_;

@@ -11,20 +11,8 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-int32_t argmax(std::span<const float> logits) {
-  int32_t best = 0;
-  float best_value = kNegInf;
-  bool found = false;
-  for (size_t i = 0; i < logits.size(); ++i) {
-    const float v = logits[i];
-    if (std::isnan(v)) continue;
-    if (!found || v > best_value) {  // the first maximum wins, as torch.argmax does
-      best = static_cast<int32_t>(i);
-      best_value = v;
-      found = true;
-    }
-  }
-  return best;
+int32_t argmax(std::span<const float> logits) {  // the first maximum wins, as torch.argmax does
+  return cpu::best_kernels().argmax(logits.data(), static_cast<int>(logits.size()));
 }
 
 }  // namespace

@@ -161,6 +161,50 @@ TEST(CpuKernels, LayerNormMatchesDoublePrecision) {
   }
 }
 
+TEST(CpuKernels, EveryKernelSetIsComplete) {
+  for (const Kernels* k : {&scalar_kernels(), avx512_kernels(), amx_kernels(), &best_kernels()}) {
+    if (k == nullptr) continue;
+    SCOPED_TRACE(k->name);
+    EXPECT_NE(k->gemm_f32, nullptr);
+    EXPECT_NE(k->gemm_bf16, nullptr);
+    EXPECT_NE(k->qk_scores, nullptr);
+    EXPECT_NE(k->pv_accumulate, nullptr);
+    EXPECT_NE(k->qk_scores_bf16, nullptr);
+    EXPECT_NE(k->pv_accumulate_bf16, nullptr);
+    EXPECT_NE(k->softmax, nullptr);
+    EXPECT_NE(k->gelu_tanh, nullptr);
+    EXPECT_NE(k->stream_sum, nullptr);
+    EXPECT_NE(k->exp_weights, nullptr);
+    EXPECT_NE(k->pack_bf16, nullptr);
+    EXPECT_NE(k->layer_norm, nullptr);
+    EXPECT_NE(k->argmax, nullptr);
+  }
+}
+
+// The first maximum, NaN skipped, over lengths with ragged tails; all-NaN gives 0.
+TEST(CpuKernels, ArgmaxMatchesScalar) {
+  std::mt19937 rng(12);
+  for (const Kernels* k : {&scalar_kernels(), avx512_kernels()}) {
+    if (k == nullptr) continue;
+    for (int n : {1, 5, 16, 17, 100, 50272}) {
+      for (int trial = 0; trial < 20; ++trial) {
+        auto x = random_vector(n, rng);
+        for (auto& v : x) v = std::round(v * 4.0f);  // ties are common
+        if (trial % 3 == 0) x[static_cast<size_t>(rng() % n)] = std::numeric_limits<float>::quiet_NaN();
+        if (trial % 5 == 0) x[static_cast<size_t>(rng() % n)] = std::numeric_limits<float>::infinity();
+        int32_t ref = -1;
+        for (int i = 0; i < n; ++i) {
+          if (std::isnan(x[i])) continue;
+          if (ref < 0 || x[i] > x[ref]) ref = i;
+        }
+        ASSERT_EQ(k->argmax(x.data(), n), ref < 0 ? 0 : ref) << k->name << " n " << n << " trial " << trial;
+      }
+      std::vector<float> nans(n, std::numeric_limits<float>::quiet_NaN());
+      ASSERT_EQ(k->argmax(nans.data(), n), 0) << k->name;
+    }
+  }
+}
+
 TEST(CpuKernels, PackedMatrixRoundTrips) {
   for (DType dt : {DType::kFloat32, DType::kBFloat16}) {
     PackedMatrix m(37, 11, dt);
