@@ -4,9 +4,11 @@
 //
 // One tile multiply (TDPBF16PS) is 16 rows x 16 columns x 32 k: 16x the work of one vdpbf16ps, so
 // a decode step of 32 sequences, compute-bound on AVX-512, becomes bound by streaming the weights,
-// as a single sequence's step is. Tiles: C0..C3 = rows [0,16) and [16,32) x panels p, p+1 of a
-// weight group; A0, A1 = those rows' activations (16 k pairs); B0, B1 = the two panels' weights,
-// which in the packed layout ([k/2][panels*16][2]) are already AMX's pair-interleaved B format.
+// as a single sequence's step is. Tiles: C0..C3 = 16 rows x the 4 panels of a weight group (64
+// columns); A = those rows' activations (16 k pairs); B0, B1 = panel weights, alternating. In the
+// packed layout ([k/2][panels*16][2]) a panel's rows are already AMX's pair-interleaved B format,
+// and one k block of the group is one contiguous run, so the first row tile streams the group
+// from memory in order.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -32,19 +34,19 @@ struct alignas(64) TileConfig {
   uint8_t rows[16];
 };
 
-// m0 rows in C0, C1, A0; m1 (0 to 16) in C2, C3, A1; B tiles always 16 k pairs x 64 bytes.
-void configure_tiles(int m0, int m1) {
+// m rows (1 to 16) in C0..C3 and A; B tiles always 16 k pairs x 64 bytes.
+void configure_tiles(int m) {
   TileConfig cfg{};
   cfg.palette_id = 1;
-  auto set = [&cfg](int tile, int rows) {
-    cfg.rows[tile] = static_cast<uint8_t>(rows);
-    cfg.colsb[tile] = static_cast<uint16_t>(rows > 0 ? 64 : 0);
-  };
-  for (int t : {0, 1, 4}) set(t, m0);
-  for (int t : {2, 3, 5}) set(t, m1);
-  set(6, 16);
-  set(7, 16);
+  for (int tile : {0, 1, 2, 3, 4, 6, 7}) {
+    cfg.rows[tile] = static_cast<uint8_t>(tile >= 6 ? 16 : m);
+    cfg.colsb[tile] = 64;
+  }
   _tile_loadconfig(&cfg);
+}
+
+inline void prefetch_lines(const char* p, int first, int last) {
+  for (int i = first; i < last; ++i) _mm_prefetch(p + static_cast<size_t>(i) * 64, _MM_HINT_T0);
 }
 
 void gemm_bf16_amx(const GemmArgs& a) {
@@ -57,64 +59,65 @@ void gemm_bf16_amx(const GemmArgs& a) {
   const int k_blocks = pairs / 16;
   const size_t x_stride = static_cast<size_t>(a.ldx) * 4;  // bytes per activation row
   const char* x = static_cast<const char*>(a.x);
-  alignas(64) float c[32 * 32];
-  int configured_m0 = -1, configured_m1 = -1;
+  const size_t group_bytes = static_cast<size_t>(PackedMatrix::kGroupColumns) * w.k_pad() * 2;
+  alignas(64) float c[16 * PackedMatrix::kGroupColumns];
+  constexpr size_t kLdc = PackedMatrix::kGroupColumns * sizeof(float);
+  int configured_m = -1;
   for (int g = a.group_begin; g < a.group_end; ++g) {
     const int np = w.group_panels(g);
-    const size_t group_bytes = static_cast<size_t>(PackedMatrix::kGroupColumns) * w.k_pad() * 2;
     const char* wg = static_cast<const char*>(w.data()) + static_cast<size_t>(g) * group_bytes;
-    const size_t w_stride = static_cast<size_t>(np) * 64;  // bytes per k pair row of the group
-    // The next group streams in while this one computes (spread over the first row block).
+    const size_t w_stride = static_cast<size_t>(np) * 64;  // bytes (np lines) per k pair row of the group
+    const int block_lines = 16 * np;                       // lines per k block of 16 pairs
+    // While the first row tile streams this group from memory (a look-ahead of two k blocks for a
+    // task's first group, which nothing prefetched), the next group is prefetched, spread evenly;
+    // later row tiles find the group in L2.
     const char* next = g + 1 < a.group_end ? wg + group_bytes : nullptr;
-    const int next_lines = next != nullptr ? w.group_panels(g + 1) * pairs : 0;  // 64-byte lines
-    const int iterations = k_blocks * ((np + 1) / 2);
-    int prefetched = 0, iteration = 0;
-    for (int row0 = 0; row0 < a.rows; row0 += 32) {
-      const int m = std::min(32, a.rows - row0);
-      const int m0 = std::min(16, m), m1 = m - m0;
-      if (m0 != configured_m0 || m1 != configured_m1) {
-        configure_tiles(m0, m1);
-        configured_m0 = m0;
-        configured_m1 = m1;
+    const int next_lines = next != nullptr ? w.group_panels(g + 1) * pairs : 0;
+    const bool cold = g == a.group_begin;
+    if (cold) prefetch_lines(wg, 0, std::min(2, k_blocks) * block_lines);
+    int next_done = 0;
+    for (int row0 = 0; row0 < a.rows; row0 += 16) {
+      const int m = std::min(16, a.rows - row0);
+      if (m != configured_m) {
+        configure_tiles(m);
+        configured_m = m;
       }
       const char* xa = x + static_cast<size_t>(row0) * x_stride;
-      for (int p = 0; p < np; p += 2) {
-        const bool two = p + 1 < np;
-        _tile_zero(0);
-        _tile_zero(1);
-        if (m1 > 0) {
-          _tile_zero(2);
-          _tile_zero(3);
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (int kb = 0; kb < k_blocks; ++kb) {
+        if (row0 == 0) {
+          if (cold && kb + 2 < k_blocks)
+            prefetch_lines(wg + static_cast<size_t>(kb + 2) * block_lines * 64, 0, block_lines);
+          const int until = static_cast<int>(static_cast<int64_t>(next_lines) * (kb + 1) / k_blocks);
+          prefetch_lines(next, next_done, until);
+          next_done = until;
         }
-        for (int kb = 0; kb < k_blocks; ++kb) {
-          if (row0 == 0 && next != nullptr) {
-            const int until = static_cast<int>(static_cast<int64_t>(next_lines) * ++iteration / iterations);
-            for (; prefetched < until; ++prefetched)
-              _mm_prefetch(next + static_cast<size_t>(prefetched) * 64, _MM_HINT_T0);
-          }
-          const char* wk = wg + static_cast<size_t>(kb) * 16 * w_stride + static_cast<size_t>(p) * 64;
-          _tile_loadd(4, xa + static_cast<size_t>(kb) * 64, x_stride);
-          _tile_loadd(6, wk, w_stride);
-          _tile_dpbf16ps(0, 4, 6);
-          if (two) {
-            _tile_loadd(7, wk + 64, w_stride);
-            _tile_dpbf16ps(1, 4, 7);
-          }
-          if (m1 > 0) {
-            _tile_loadd(5, xa + 16 * x_stride + static_cast<size_t>(kb) * 64, x_stride);
-            _tile_dpbf16ps(2, 5, 6);
-            if (two) _tile_dpbf16ps(3, 5, 7);
-          }
+        const char* wk = wg + static_cast<size_t>(kb) * 16 * w_stride;
+        _tile_loadd(4, xa + static_cast<size_t>(kb) * 64, x_stride);
+        _tile_loadd(6, wk, w_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        if (np > 1) {
+          _tile_loadd(7, wk + 64, w_stride);
+          _tile_dpbf16ps(1, 4, 7);
         }
-        _tile_stored(0, c, 32 * sizeof(float));
-        if (two) _tile_stored(1, c + 16, 32 * sizeof(float));
-        if (m1 > 0) {
-          _tile_stored(2, c + 16 * 32, 32 * sizeof(float));
-          if (two) _tile_stored(3, c + 16 * 32 + 16, 32 * sizeof(float));
+        if (np > 2) {
+          _tile_loadd(6, wk + 128, w_stride);
+          _tile_dpbf16ps(2, 4, 6);
         }
-        detail::store_block_avx512(a, row0, m, g * PackedMatrix::kGroupColumns + p * PackedMatrix::kPanel,
-                                   two ? 32 : 16, c, 32);
+        if (np > 3) {
+          _tile_loadd(7, wk + 192, w_stride);
+          _tile_dpbf16ps(3, 4, 7);
+        }
       }
+      _tile_stored(0, c, kLdc);
+      if (np > 1) _tile_stored(1, c + 16, kLdc);
+      if (np > 2) _tile_stored(2, c + 32, kLdc);
+      if (np > 3) _tile_stored(3, c + 48, kLdc);
+      detail::store_block_avx512(a, row0, m, g * PackedMatrix::kGroupColumns, np * PackedMatrix::kPanel, c,
+                                 PackedMatrix::kGroupColumns);
     }
   }
   _tile_release();
