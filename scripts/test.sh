@@ -4,7 +4,8 @@
 #   --sanitize      builds into build-asan with ASan+UBSan and runs the unit tests there.
 #   --tsan          builds into build-tsan with ThreadSanitizer and runs the multi-threaded network
 #                   tests there: the server (fake engine and real engine) and the HTTP client, plus
-#                   the load generator against scripted servers.
+#                   the load generator against scripted servers, the engine loop (sampling on the
+#                   model's threads) and the kernels' thread pool.
 #   --fuzz SECONDS  builds every libFuzzer target with clang into build-fuzz and runs each for
 #                   SECONDS on a copy of its committed seed corpus; any crash, leak, timeout or
 #                   out-of-memory fails (the input is kept under build-fuzz/artifacts/).
@@ -50,7 +51,7 @@ case "$mode" in
     build_dir="$root/build-tsan"
     # What the tests below need, and nothing else: no benchmarks, no llmbench binary.
     tsan_targets=(server_http_test server_e2e_test server_hostile_clients_test net_http_client_test
-      harness_integration_tests harness_net_server_tests)
+      harness_integration_tests harness_net_server_tests llm_engine_test cpu_kernels_test)
     "$root/scripts/install_deps.sh"
     cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${LLMBENCH_BUILD_TYPE:-RelWithDebInfo} \
       -DLLMBENCH_TSAN=ON -DLLMBENCH_BUILD_BENCH=OFF >/dev/null
@@ -64,7 +65,7 @@ case "$mode" in
     export OPENBLAS_NUM_THREADS=1
     cd "$build_dir"
     exec "${norandom[@]}" ctest --output-on-failure -j "${LLMBENCH_TEST_JOBS:-2}" \
-      -R '^(ServerTest|ServeE2eTest|HostileClients|HttpClient|LoadRunner|LoadRunnerWithNetServer)\.' "$@"
+      -R '^(ServerTest|ServeE2eTest|HostileClients|HttpClient|LoadRunner|LoadRunnerWithNetServer|LlmEngine|EngineOutput|CpuThreadPool)\.' "$@"
     ;;
   fuzz)
     build_dir="$root/build-fuzz"

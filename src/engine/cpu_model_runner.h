@@ -47,6 +47,10 @@ class CpuModelRunner final : public ModelRunner {
   DType dtype() const { return weights_.dtype; }
   DType kv_cache_dtype() const { return kv_dtype_; }
   int num_threads() const { return pool_->size(); }
+  int num_workers() const override { return pool_->size(); }
+  void run_tasks(int num_tasks, TaskFn fn, void* ctx) override {
+    pool_->run(num_tasks, [fn, ctx](int task, int worker) { fn(ctx, task, worker); });
+  }
   const char* kernels_name() const { return kernels_->name; }
   void set_profiling(bool on) { profiling_ = on; }
   const ForwardProfile& profile() const { return profile_; }

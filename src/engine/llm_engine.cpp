@@ -87,6 +87,7 @@ LlmEngine::LlmEngine(const EngineOptions& options, std::unique_ptr<ModelRunner> 
   model_->allocate_kv_cache(plan.num_blocks, options_.block_size);
   blocks_ = std::make_unique<BlockManager>(plan.num_blocks, options_.block_size);
   scheduler_ = std::make_unique<Scheduler>(sched, *blocks_);
+  samplers_.resize(static_cast<size_t>(std::max(1, model_->num_workers())));
   std::random_device entropy;
   seed_source_.seed((static_cast<uint64_t>(entropy()) << 32) ^ entropy());
   publish_stats();
@@ -255,17 +256,29 @@ void LlmEngine::step() {
   }
   scheduler_->on_step_done(out);
 
+  // Sample every sequence that needs a token on the model's threads (each sequence draws from its
+  // own generator, so its tokens do not depend on the thread or the batch), then append, check
+  // stops and emit in schedule order on this thread.
+  sample_jobs_.clear();
   size_t row = 0;
   for (const auto& s : out.scheduled) {
-    if (!s.sample) continue;
-    Sequence& seq = *s.seq;
-    std::span<float> logits(logits_.data() + row * vocab, vocab);
-    ++row;
+    if (s.sample) sample_jobs_.push_back({s.seq, row++, 0});
+  }
+  auto sample_one = [this, vocab](int task, int worker) {
+    SampleJob& job = sample_jobs_[static_cast<size_t>(task)];
+    Sequence& seq = *job.seq;
+    std::span<float> logits(logits_.data() + job.logits_row * vocab, vocab);
     const bool suppress = seq.num_output_tokens() < seq.params.min_tokens;
-    const int32_t token = sampler_.sample(
+    job.token = samplers_[static_cast<size_t>(worker)].sample(
         logits, seq.params,
         suppress ? std::span<const int32_t>(seq.banned_until_min_tokens) : std::span<const int32_t>(), seq.rng);
-    if (process_token(seq, token)) {
+  };
+  model_->run_tasks(
+      static_cast<int>(sample_jobs_.size()),
+      [](void* ctx, int task, int worker) { (*static_cast<decltype(sample_one)*>(ctx))(task, worker); }, &sample_one);
+  for (const SampleJob& job : sample_jobs_) {
+    Sequence& seq = *job.seq;
+    if (process_token(seq, job.token)) {
       finish_and_remove(seq, seq.finish_reason, "");
     } else {
       emit(seq, false);

@@ -79,7 +79,13 @@ class LlmEngine final : public Engine {
   // Engine thread only.
   std::unique_ptr<BlockManager> blocks_;
   std::unique_ptr<Scheduler> scheduler_;
-  Sampler sampler_;
+  std::vector<Sampler> samplers_;  // one per model worker thread (scratch buffers)
+  struct SampleJob {
+    Sequence* seq;
+    size_t logits_row;
+    int32_t token;
+  };
+  std::vector<SampleJob> sample_jobs_;
   std::unordered_map<uint64_t, std::unique_ptr<Sequence>> sequences_;
   std::vector<float> logits_;
   std::vector<SequenceSlice> slices_;

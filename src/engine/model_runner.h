@@ -55,6 +55,14 @@ class ModelRunner {
   virtual void forward(std::span<const SequenceSlice> slices, float* logits_out) = 0;
   // Bytes of weights resident (for reports and the roofline benchmark).
   virtual size_t weight_bytes() const = 0;
+  // Runs fn(ctx, task, worker) for every task in [0, num_tasks) on the backend's compute threads
+  // (worker < num_workers()) and returns when all are done. The engine samples a step's sequences
+  // this way, on the threads that just ran the model. Default: serially on the caller.
+  using TaskFn = void (*)(void* ctx, int task, int worker);
+  virtual int num_workers() const { return 1; }
+  virtual void run_tasks(int num_tasks, TaskFn fn, void* ctx) {
+    for (int t = 0; t < num_tasks; ++t) fn(ctx, t, 0);
+  }
 };
 
 struct LoadOptions {

@@ -10,6 +10,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/model_runner.h"
@@ -75,6 +76,23 @@ class FakeModelRunner : public ModelRunner {
     cache_.assign(static_cast<size_t>(num_blocks) * static_cast<size_t>(block_size), -1);
   }
   size_t weight_bytes() const override { return 0; }
+  // With set_workers(n > 1), run_tasks spreads tasks over n threads, as a real backend's pool does
+  // (task i on thread i % n, each a separate std::thread), so that work the engine hands to the
+  // model's threads really runs concurrently in tests.
+  void set_workers(int n) { workers_ = n; }
+  int num_workers() const override { return workers_; }
+  void run_tasks(int num_tasks, TaskFn fn, void* ctx) override {
+    if (workers_ <= 1) return ModelRunner::run_tasks(num_tasks, fn, ctx);
+    ++parallel_task_runs_;
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers_; ++w) {
+      threads.emplace_back([fn, ctx, w, num_tasks, stride = workers_] {
+        for (int t = w; t < num_tasks; t += stride) fn(ctx, t, w);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  int parallel_task_runs() const { return parallel_task_runs_.load(); }
 
   void forward(std::span<const SequenceSlice> slices, float* logits_out) override {
     {
@@ -138,6 +156,8 @@ class FakeModelRunner : public ModelRunner {
   }
 
  private:
+  int workers_ = 1;
+  std::atomic<int> parallel_task_runs_{0};
   int64_t& slot(const SequenceSlice& s, int pos) {
     const size_t block_index = static_cast<size_t>(pos / block_size_);
     if (block_index >= s.block_table.size()) {

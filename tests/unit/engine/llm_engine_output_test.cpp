@@ -167,8 +167,10 @@ TEST(EngineOutput, SeededSamplingIsReproducibleRegardlessOfBatching) {
     return p;
   };
   const std::vector<int32_t> prompt = {1, 2, 3, 4, 5};
-  auto run = [&](int extra_requests, uint64_t seed) {
+  auto run = [&](int extra_requests, uint64_t seed, int workers = 1) {
     auto model = std::make_unique<FakeModelRunner>(ByteTokenizer::kVocab, 256, ByteTokenizer::kEos, model_rule);
+    model->set_workers(workers);
+    FakeModelRunner* fake = model.get();
     OutputCollector collector;
     LlmEngine engine({.max_num_seqs = 8, .max_num_batched_tokens = 24, .block_size = 4}, std::move(model),
                      std::make_shared<ByteTokenizer>());
@@ -185,11 +187,15 @@ TEST(EngineOutput, SeededSamplingIsReproducibleRegardlessOfBatching) {
     r.on_output = collector.callback(0);
     engine.submit(std::move(r));
     EXPECT_TRUE(collector.wait_all());
+    if (workers > 1) {
+      EXPECT_GT(fake->parallel_task_runs(), 0) << "sampling never ran on the model's threads";
+    }
     return collector.log(0).tokens;
   };
   const auto alone = run(0, 42);
   ASSERT_EQ(alone.size(), 30u);
   EXPECT_EQ(run(5, 42), alone);
+  EXPECT_EQ(run(5, 42, 4), alone);  // sampled in parallel on 4 threads
   EXPECT_NE(run(0, 43), alone);
   EXPECT_NE(alone, testing::reference_tokens(prompt, 30, model_rule));  // it really sampled
 }
