@@ -75,7 +75,15 @@ float PackedMatrix::get(int n, int k) const {
 }
 
 void PackedMatrix::row(int n, float* out) const {
-  for (int k = 0; k < k_; ++k) out[k] = get(n, k);
+  // Column n of its group: one element per k (fp32) or one pair per two k (bf16), at a fixed stride.
+  const size_t stride = static_cast<size_t>(group_panels(n / kGroupColumns)) * kPanel;
+  if (dtype_ == DType::kFloat32) {
+    const float* p = static_cast<const float*>(data_.get()) + offset(n, 0);
+    for (int k = 0; k < k_; ++k) out[k] = p[static_cast<size_t>(k) * stride];
+    return;
+  }
+  const uint16_t* p = static_cast<const uint16_t*>(data_.get()) + offset(n, 0);
+  for (int k = 0; k < k_; ++k) out[k] = bf16_to_float(p[static_cast<size_t>(k / 2) * stride * 2 + (k & 1)]);
 }
 
 void PackedMatrix::fill_group_random(int g, uint64_t key, float std) {

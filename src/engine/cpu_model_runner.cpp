@@ -113,13 +113,16 @@ int CpuModelRunner::validate(std::span<const SequenceSlice> slices) const {
 
 template <class F>
 void CpuModelRunner::for_rows(int rows, F&& fn) {
-  constexpr int kRowsPerTask = 16;
-  if (rows < 2 * kRowsPerTask || pool_->size() == 1) {
+  // Row-wise passes (layer norm, embeddings) are short: at least 4 rows a task, at most one task
+  // per thread, so 32 decode rows keep 8 of 16 threads busy rather than 2.
+  constexpr int kMinRowsPerTask = 4;
+  const int tasks = std::min(pool_->size(), rows / kMinRowsPerTask);
+  if (tasks <= 1) {
     fn(0, rows);
     return;
   }
-  const int tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
-  pool_->run(tasks, [&](int t, int) { fn(t * kRowsPerTask, std::min(rows, (t + 1) * kRowsPerTask)); });
+  const int per_task = (rows + tasks - 1) / tasks;
+  pool_->run(tasks, [&](int t, int) { fn(std::min(rows, t * per_task), std::min(rows, (t + 1) * per_task)); });
 }
 
 CpuModelRunner::GemmInput CpuModelRunner::gemm_input(const cpu::PackedMatrix& w, const float* x, int rows,
@@ -290,19 +293,23 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
   const bool project = spec.project_in_out();
   if (project) grow(emb_, t * e);
   float* tok_dst = project ? emb_.data() : x_.data();
-  for_rows(T, [&](int r0, int r1) {
-    for (int r = r0; r < r1; ++r)
-      weights_.lm_head.row(token_ids_[static_cast<size_t>(r)], tok_dst + static_cast<size_t>(r) * e);
-  });
-  if (project) linear(weights_.project_in, {}, emb_.data(), T, x_.data(), d, cpu::Epilogue::kNone, false);
-  for_rows(T, [&](int r0, int r1) {
+  auto add_positions = [&](int r0, int r1) {
     for (int r = r0; r < r1; ++r) {
       const float* p = weights_.positions.data() +
                        static_cast<size_t>(positions_[static_cast<size_t>(r)] + spec.position_offset) * d;
       float* xr = x_.data() + static_cast<size_t>(r) * d;
       for (int i = 0; i < d; ++i) xr[i] += p[i];
     }
+  };
+  for_rows(T, [&](int r0, int r1) {
+    for (int r = r0; r < r1; ++r)
+      weights_.lm_head.row(token_ids_[static_cast<size_t>(r)], tok_dst + static_cast<size_t>(r) * e);
+    if (!project) add_positions(r0, r1);
   });
+  if (project) {
+    linear(weights_.project_in, {}, emb_.data(), T, x_.data(), d, cpu::Epilogue::kNone, false);
+    for_rows(T, add_positions);
+  }
   mark(Phase::kEmbed);
 
   const bool pre_ln = c.do_layer_norm_before;

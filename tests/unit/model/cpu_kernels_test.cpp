@@ -214,6 +214,14 @@ TEST(CpuKernels, PackedMatrixRoundTrips) {
       for (int k = 0; k < 11; ++k) ASSERT_EQ(m.get(n, k), static_cast<float>((n * 3 + k) % 128));
     EXPECT_EQ(m.panels(), 3);
     EXPECT_EQ(m.groups(), 1);
+    PackedMatrix wide(150, 7, dt);  // 3 groups, the last one of 2 panels (row() strides by group)
+    for (int n = 0; n < 150; ++n)
+      for (int k = 0; k < 7; ++k) wide.set(n, k, static_cast<float>((n * 5 + k) % 100));
+    std::vector<float> row(7);
+    for (int n = 0; n < 150; ++n) {
+      wide.row(n, row.data());
+      for (int k = 0; k < 7; ++k) ASSERT_EQ(row[k], static_cast<float>((n * 5 + k) % 100)) << "n " << n << " k " << k;
+    }
   }
 }
 
