@@ -55,6 +55,21 @@ inline __m256i to_bf16(__m512 v) {
   return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet));
 }
 
+// One row's 16 (masked: fewer) finished sums at (row, col): bias, epilogue, then stored as fp32
+// (added to y for a residual) or rounded to bf16 for the next layer.
+inline void store_result(const GemmArgs& a, int row, int col, __mmask16 m, __m512 bias, __m512 sum) {
+  __m512 v = _mm512_add_ps(sum, bias);
+  if (a.epilogue == Epilogue::kRelu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+  if (a.epilogue == Epilogue::kGeluTanh) v = gelu_tanh_ps(v);
+  if (a.y_bf16 != nullptr) {
+    _mm256_mask_storeu_epi16(a.y_bf16 + static_cast<size_t>(row) * a.ldy_bf16 + col, m, to_bf16(v));
+    return;
+  }
+  float* y = a.y + static_cast<size_t>(row) * a.ldy + col;
+  if (a.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, y));
+  _mm512_mask_storeu_ps(y, m, v);
+}
+
 template <int MR, int NP>
 inline void store_tile(const GemmArgs& a, int row0, int col0, __m512 (&acc)[MR][NP]) {
   const int n_total = a.w->n();
@@ -64,16 +79,7 @@ inline void store_tile(const GemmArgs& a, int row0, int col0, __m512 (&acc)[MR][
     const __mmask16 m = column_mask(n_total - col);
     const __m512 b = a.bias != nullptr ? _mm512_maskz_loadu_ps(m, a.bias + col) : _mm512_setzero_ps();
     for (int i = 0; i < MR; ++i) {
-      __m512 v = _mm512_add_ps(acc[i][j], b);
-      if (a.epilogue == Epilogue::kRelu) v = _mm512_max_ps(v, _mm512_setzero_ps());
-      if (a.epilogue == Epilogue::kGeluTanh) v = gelu_tanh_ps(v);
-      if (a.y_bf16 != nullptr) {
-        _mm256_mask_storeu_epi16(a.y_bf16 + static_cast<size_t>(row0 + i) * a.ldy_bf16 + col, m, to_bf16(v));
-        continue;
-      }
-      float* y = a.y + static_cast<size_t>(row0 + i) * a.ldy + col;
-      if (a.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, y));
-      _mm512_mask_storeu_ps(y, m, v);
+      store_result(a, row0 + i, col, m, b, acc[i][j]);
     }
   }
 }
@@ -515,16 +521,7 @@ void store_block_avx512(const GemmArgs& a, int row0, int rows, int col0, int col
     const __mmask16 m = column_mask(n_total - col);
     const __m512 b = a.bias != nullptr ? _mm512_maskz_loadu_ps(m, a.bias + col) : _mm512_setzero_ps();
     for (int i = 0; i < rows; ++i) {
-      __m512 v = _mm512_add_ps(_mm512_loadu_ps(c + static_cast<size_t>(i) * ldc + j), b);
-      if (a.epilogue == Epilogue::kRelu) v = _mm512_max_ps(v, _mm512_setzero_ps());
-      if (a.epilogue == Epilogue::kGeluTanh) v = gelu_tanh_ps(v);
-      if (a.y_bf16 != nullptr) {
-        _mm256_mask_storeu_epi16(a.y_bf16 + static_cast<size_t>(row0 + i) * a.ldy_bf16 + col, m, to_bf16(v));
-        continue;
-      }
-      float* y = a.y + static_cast<size_t>(row0 + i) * a.ldy + col;
-      if (a.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, y));
-      _mm512_mask_storeu_ps(y, m, v);
+      store_result(a, row0 + i, col, m, b, _mm512_loadu_ps(c + static_cast<size_t>(i) * ldc + j));
     }
   }
 }

@@ -44,6 +44,22 @@ void run_gemm(const Kernels& k, const PackedMatrix& w, const std::vector<float>&
   (w.dtype() == DType::kBFloat16 ? k.gemm_bf16 : k.gemm_f32)(a);
 }
 
+// y (rows x (n + 3), written by run_gemm) within 1e-4 (relative) of the scalar kernel's y_ref, and
+// the 3 columns past n still as they were.
+::testing::AssertionResult matches_reference(const std::vector<float>& y, const std::vector<float>& y_ref,
+                                             const std::vector<float>& init, int rows, int n) {
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < n + 3; ++c) {
+      const size_t i = static_cast<size_t>(r) * (n + 3) + c;
+      if (c >= n && y[i] != init[i]) return ::testing::AssertionFailure() << "wrote past N at row " << r;
+      if (c < n && !(std::abs(y[i] - y_ref[i]) <= 1e-4f * (1.0f + std::abs(y_ref[i])))) {
+        return ::testing::AssertionFailure() << "row " << r << " col " << c << ": " << y[i] << " vs " << y_ref[i];
+      }
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // The same GEMM written as fp32 and as bf16 (GemmArgs::y_bf16), with every epilogue.
 TEST(CpuKernels, Bf16OutputIsTheRoundedFp32Output) {
   std::mt19937 rng(5);
@@ -120,17 +136,7 @@ TEST(CpuKernels, AmxGemmMatchesScalar) {
         std::vector<float> y_amx = init, y_ref = init;
         run_gemm(*amx, w, x, rows, bias, epi, acc, y_amx);
         run_gemm(scalar_kernels(), w, x, rows, bias, epi, acc, y_ref);
-        for (int r = 0; r < rows; ++r) {
-          for (int c = 0; c < n + 3; ++c) {
-            const size_t i = static_cast<size_t>(r) * (n + 3) + c;
-            if (c >= n) {
-              ASSERT_EQ(y_amx[i], init[i]) << "wrote past N";
-              continue;
-            }
-            ASSERT_NEAR(y_amx[i], y_ref[i], 1e-4f * (1.0f + std::abs(y_ref[i])))
-                << "n " << n << " k " << k << " rows " << rows << " row " << r << " col " << c;
-          }
-        }
+        ASSERT_TRUE(matches_reference(y_amx, y_ref, init, rows, n)) << "n " << n << " k " << k << " rows " << rows;
       }
     }
   }
