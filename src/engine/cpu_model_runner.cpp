@@ -203,15 +203,22 @@ void CpuModelRunner::attention(int layer, std::span<const SequenceSlice> slices,
   const int d = c.hidden_size, heads = c.num_heads, hd = c.head_dim;
   float scale = weights_.spec.scale_attn_weights ? 1.0f / std::sqrt(static_cast<float>(hd)) : 1.0f;
   if (weights_.spec.scale_attn_by_inverse_layer_idx) scale /= static_cast<float>(layer + 1);
-  // Tasks: a whole sequence for a decode slice (one token; all heads, see paged_attention_decode),
-  // a (sequence, head) pair for a prompt chunk. Each task first stores its new K/V in the cache.
+  // Tasks: a decode slice (one token) runs its heads together, block by block (see
+  // paged_attention_decode), split into head groups only when there are too few decode sequences
+  // for the threads (at least two tasks per thread: one sequence on 16 threads runs 12 one-head
+  // tasks); a prompt chunk runs per (sequence, head). Each task first stores its own new K/V.
+  int decode_slices = 0;
+  for (const SequenceSlice& sl : slices) decode_slices += sl.tokens.size() == 1 ? 1 : 0;
+  const int head_groups =
+      decode_slices == 0 ? 1 : std::clamp((2 * pool_->size() + decode_slices - 1) / decode_slices, 1, heads);
   attention_tasks_.clear();
   for (int s = 0; s < static_cast<int>(slices.size()); ++s) {
     const size_t n = slices[static_cast<size_t>(s)].tokens.size();
     if (n == 1) {
-      attention_tasks_.push_back({s, -1});
+      for (int g = 0; g < head_groups; ++g)
+        attention_tasks_.push_back({s, g * heads / head_groups, (g + 1) * heads / head_groups, true});
     } else if (n > 1) {
-      for (int h = 0; h < heads; ++h) attention_tasks_.push_back({s, h});
+      for (int h = 0; h < heads; ++h) attention_tasks_.push_back({s, h, h + 1, false});
     }
   }
   const size_t qkv_ld = 3 * static_cast<size_t>(d);
@@ -224,20 +231,19 @@ void CpuModelRunner::attention(int layer, std::span<const SequenceSlice> slices,
     float* out = attn_.data() + row * d;
     const int count = static_cast<int>(sl.tokens.size());
     float* scores = scores_[static_cast<size_t>(thread)].data();
-    if (at.head < 0) {
-      kv_.write(*kernels_, layer, qkv, qkv_ld, sl.start_pos, 1, sl.block_table);
+    kv_.write(*kernels_, layer, qkv, qkv_ld, sl.start_pos, count, sl.block_table, at.head_begin, at.head_end);
+    if (at.decode) {
       paged_attention_decode(*kernels_, kv_, layer, scale, qkv, sl.start_pos + 1, sl.block_table, out, scores,
-                             scores_stride_);
-      if (pack_out) kernels_->pack_bf16(out, 1, d, d, attn_bf16_.data() + row * pairs, d);
+                             at.head_begin, at.head_end);
     } else {
-      kv_.write(*kernels_, layer, qkv, qkv_ld, sl.start_pos, count, sl.block_table, at.head, at.head + 1);
-      paged_attention_head(*kernels_, kv_, layer, at.head, hd, scale, qkv, qkv_ld, sl.start_pos, count, sl.block_table,
-                           out, static_cast<size_t>(d), scores);
-      for (int i = 0; pack_out && i < count; ++i) {
-        const size_t r = row + static_cast<size_t>(i);
-        kernels_->pack_bf16(attn_.data() + r * d + static_cast<size_t>(at.head) * hd, 1, hd, hd,
-                            attn_bf16_.data() + r * pairs + static_cast<size_t>(at.head) * hd / 2, hd);
-      }
+      paged_attention_head(*kernels_, kv_, layer, at.head_begin, hd, scale, qkv, qkv_ld, sl.start_pos, count,
+                           sl.block_table, out, static_cast<size_t>(d), scores);
+    }
+    const size_t first = static_cast<size_t>(at.head_begin) * hd, width = (at.head_end - at.head_begin) * hd;
+    for (int i = 0; pack_out && i < count; ++i) {  // this task's heads of its rows, as bf16 pairs
+      const size_t r = row + static_cast<size_t>(i);
+      kernels_->pack_bf16(attn_.data() + r * d + first, 1, static_cast<int>(width), static_cast<int>(width),
+                          attn_bf16_.data() + r * pairs + first / 2, static_cast<int>(width));
     }
   });
 }
@@ -276,8 +282,9 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
   grow(qkv_, t * 3 * d);
   grow(attn_, t * d);
   grow(ffn_, t * ffn);
-  scores_stride_ = (static_cast<size_t>(max_context) + 15) & ~size_t{15};
-  for (auto& sc : scores_) grow(sc, scores_stride_ * static_cast<size_t>(c.num_heads));
+  const size_t scores_floats =
+      std::max(static_cast<size_t>(max_context), decode_scratch_floats(c.num_heads, kv_.block_size()));
+  for (auto& sc : scores_) grow(sc, scores_floats);
 
   using Phase = ForwardProfile::Phase;
   int64_t mark_ns = profiling_ ? now_ns() : 0;

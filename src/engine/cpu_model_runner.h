@@ -96,10 +96,11 @@ class CpuModelRunner final : public ModelRunner {
   std::vector<int32_t> token_ids_, positions_, slice_row_;
   std::vector<float> x_, h_, qkv_, attn_, ffn_, emb_, out_rows_, out_proj_;
   std::vector<uint32_t> x_bf16_, attn_bf16_, ffn_bf16_;  // bf16 GEMM inputs
-  std::vector<std::vector<float>> scores_;               // per thread: heads * scores_stride_
-  size_t scores_stride_ = 0;
+  std::vector<std::vector<float>> scores_;               // per thread: a prompt row's scores, or the decode scratch
   struct AttentionTask {
-    int slice, head;  // head -1: every head of a one-token (decode) slice
+    int slice;
+    int head_begin, head_end;  // heads [begin, end)
+    bool decode;               // one token: paged_attention_decode over the heads; else one head's prompt chunk
   };
   std::vector<AttentionTask> attention_tasks_;
 };

@@ -1,6 +1,7 @@
 #include "engine/paged_attention.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -123,49 +124,64 @@ namespace llmbench::engine {
 
 void paged_attention_decode(const cpu::Kernels& kernels, const PagedKvCache& cache, int layer, float scale,
                             const float* q, int context, std::span<const int32_t> block_table, float* out,
-                            float* scores, size_t scores_stride) {
-  const int bs = cache.block_size(), heads = cache.num_heads(), hd = cache.head_dim();
+                            float* scratch, int head_begin, int head_end) {
+  const int bs = cache.block_size(), hd = cache.head_dim();
+  if (head_end < 0) head_end = cache.num_heads();
+  const int heads = head_end - head_begin;
   const bool bf16 = cache.dtype() == DType::kBFloat16;
-  const size_t region = static_cast<size_t>(heads) * bs * hd * PagedKvCache::element_bytes(cache.dtype());
+  // This task's heads' K tiles of a block are one contiguous run, their V tiles another.
+  const size_t run = static_cast<size_t>(heads) * bs * hd * PagedKvCache::element_bytes(cache.dtype());
   const int num_blocks = (context + bs - 1) / bs;
+  float* running_max = scratch;          // [heads]
+  float* running_sum = scratch + heads;  // [heads]
+  float* p = scratch + 2 * heads;        // [B]: one block's scores, then their weights
+  std::fill(out + static_cast<size_t>(head_begin) * hd, out + static_cast<size_t>(head_end) * hd, 0.0f);
   for (int b = 0; b < num_blocks; ++b) {
     const int n = std::min(bs, context - b * bs);
     const int32_t block = block_table[static_cast<size_t>(b)];
-    const char* next_k = b + 1 < num_blocks
-                             ? static_cast<const char*>(cache.k(layer, block_table[static_cast<size_t>(b + 1)], 0))
-                             : nullptr;
-    for (int h = 0; h < heads; ++h) {
-      if (next_k != nullptr) prefetch_tile(next_k + region * h / heads, region / heads);
-      const void* k_t = cache.k(layer, block, h);
+    const char* next_k = nullptr;
+    const char* next_v = nullptr;
+    if (b + 1 < num_blocks) {
+      next_k = static_cast<const char*>(cache.k(layer, block_table[static_cast<size_t>(b + 1)], head_begin));
+      next_v = static_cast<const char*>(cache.v(layer, block_table[static_cast<size_t>(b + 1)], head_begin));
+    }
+    for (int i = 0; i < heads; ++i) {
+      const int h = head_begin + i;
+      if (next_k != nullptr) {
+        prefetch_tile(next_k + run * i / heads, run / heads);
+        prefetch_tile(next_v + run * i / heads, run / heads);
+      }
       const float* qh = q + static_cast<size_t>(h) * hd;
-      float* s = scores + static_cast<size_t>(h) * scores_stride + static_cast<size_t>(b) * bs;
+      float* oh = out + static_cast<size_t>(h) * hd;
       if (bf16) {
-        kernels.qk_scores_bf16(qh, static_cast<const uint16_t*>(k_t), n, hd, bs, scale, s);
+        kernels.qk_scores_bf16(qh, static_cast<const uint16_t*>(cache.k(layer, block, h)), n, hd, bs, scale, p);
       } else {
-        kernels.qk_scores(qh, static_cast<const float*>(k_t), n, hd, bs, scale, s);
+        kernels.qk_scores(qh, static_cast<const float*>(cache.k(layer, block, h)), n, hd, bs, scale, p);
+      }
+      // Online softmax: weights relative to the largest score so far; when a block raises it, what
+      // was accumulated is rescaled by exp(old max - new max).
+      const float block_max = *std::max_element(p, p + n);
+      if (b == 0) {
+        running_max[i] = block_max;
+        running_sum[i] = 0.0f;
+      } else if (block_max > running_max[i]) {
+        const float rescale = std::exp(running_max[i] - block_max);
+        for (int j = 0; j < hd; ++j) oh[j] *= rescale;
+        running_sum[i] *= rescale;
+        running_max[i] = block_max;
+      }
+      running_sum[i] += kernels.exp_weights(p, n, running_max[i], 1.0f, p);
+      if (bf16) {
+        kernels.pv_accumulate_bf16(p, static_cast<const uint16_t*>(cache.v(layer, block, h)), n, hd, oh);
+      } else {
+        kernels.pv_accumulate(p, static_cast<const float*>(cache.v(layer, block, h)), n, hd, oh);
       }
     }
   }
-  prefetch_tile(cache.v(layer, block_table[0], 0), region);
-  for (int h = 0; h < heads; ++h) kernels.softmax(scores + static_cast<size_t>(h) * scores_stride, context);
-  std::fill(out, out + static_cast<size_t>(heads) * hd, 0.0f);
-  for (int b = 0; b < num_blocks; ++b) {
-    const int n = std::min(bs, context - b * bs);
-    const int32_t block = block_table[static_cast<size_t>(b)];
-    const char* next_v = b + 1 < num_blocks
-                             ? static_cast<const char*>(cache.v(layer, block_table[static_cast<size_t>(b + 1)], 0))
-                             : nullptr;
-    for (int h = 0; h < heads; ++h) {
-      if (next_v != nullptr) prefetch_tile(next_v + region * h / heads, region / heads);
-      const void* v = cache.v(layer, block, h);
-      const float* p = scores + static_cast<size_t>(h) * scores_stride + static_cast<size_t>(b) * bs;
-      float* oh = out + static_cast<size_t>(h) * hd;
-      if (bf16) {
-        kernels.pv_accumulate_bf16(p, static_cast<const uint16_t*>(v), n, hd, oh);
-      } else {
-        kernels.pv_accumulate(p, static_cast<const float*>(v), n, hd, oh);
-      }
-    }
+  for (int i = 0; i < heads; ++i) {
+    const float inv = 1.0f / running_sum[i];
+    float* oh = out + static_cast<size_t>(head_begin + i) * hd;
+    for (int j = 0; j < hd; ++j) oh[j] *= inv;
   }
 }
 
