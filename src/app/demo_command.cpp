@@ -42,6 +42,7 @@ struct DemoOptions {
   int min_prompts_per_level = 4;
   int prompts_per_user = 2;
   int server_start_timeout_s = 180;
+  double metrics_interval_s = 0.25;  // Benchmark 2's /metrics readings: several per level even when a level is short
 };
 
 std::string timestamp_dir_name() {
@@ -165,7 +166,9 @@ int run_demo(const DemoOptions& opt) {
                                   "--save-requests",
                                   (dir / fmt::format("load_c{}.jsonl", c)).string(),
                                   "--label",
-                                  fmt::format("llmbench serve (c={})", c)};
+                                  fmt::format("llmbench serve (c={})", c),
+                                  "--metrics-interval",
+                                  fmt::format("{}", opt.metrics_interval_s)};
     args.insert(args.end(), common.begin(), common.end());
     if (run_self(args) != 0) ++failures;
     levels_run.push_back(c);
@@ -251,6 +254,9 @@ CLI::App* add_demo_command(CLI::App& root) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--min-prompts", opt->min_prompts_per_level, "Requests per level, at least")->capture_default_str();
+  cmd->add_option("--metrics-interval", opt->metrics_interval_s, "Seconds between readings of the server's /metrics")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
   cmd->callback([opt] {
     int rc = run_demo(*opt);
     if (rc != 0) throw CliExit(rc);

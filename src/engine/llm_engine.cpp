@@ -355,6 +355,9 @@ void LlmEngine::finish_and_remove(Sequence& seq, FinishReason reason, const std:
   if (!error.empty()) seq.error = error;
   scheduler_->finish(&seq);
   ++requests_finished_total_;
+  // Published before the final output: a client that has every final output and then reads
+  // /metrics sees its requests gone and their KV blocks free, however the threads interleave.
+  publish_stats();
   emit(seq, true);
   const uint64_t id = seq.id;
   sequences_.erase(id);  // destroys seq

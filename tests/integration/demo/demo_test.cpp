@@ -20,7 +20,8 @@ TEST(Demo, ShortDemoWritesEveryFileAndServerTelemetryShowsTheKvCache) {
   fs::remove_all(root);
   const std::string cmd = std::string(LLMBENCH_BINARY_DIR) + "/src/app/llmbench demo --model gpt2 --load-format dummy" +
                           " --dtype bfloat16 --num-warmups 1 --num-trials 2 --input-len 16 --output-len 24" +
-                          " --concurrency 1,4 --min-prompts 4 --results-dir " + root.string() + " 2>&1";
+                          " --concurrency 1,4 --min-prompts 4 --metrics-interval 0.02 --results-dir " + root.string() +
+                          " 2>&1";
   std::string out;
   FILE* pipe = popen(cmd.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
