@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "llmbench_cli.h"
+#include "loopback_port.h"
 #include "scripted_sse_server.h"
 
 namespace llmbench {

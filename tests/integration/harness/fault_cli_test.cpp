@@ -1,11 +1,8 @@
 // `llmbench load` (the real binary) against a server that misbehaves in every scripted way: for
 // each fault, every request fails with the right reason, the timeouts hold, the run ends on time,
 // and the result JSON and the per-request JSONL are complete and valid.
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +13,7 @@
 #include <sstream>
 
 #include "llmbench_cli.h"
+#include "loopback_port.h"
 #include "scripted_server.h"
 
 namespace llmbench {
@@ -27,18 +25,7 @@ using json = nlohmann::json;
 using testing::slurp;
 
 using testing::run_llmbench;
-
-uint16_t unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+using testing::unused_port;
 
 struct Fault {
   std::string preset;       // the scripted server's preset ("" = nothing listening)

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "loadgen/load_runner.h"
+#include "loopback_port.h"
 #include "scripted_sse_server.h"
 #include "workload/synthetic_prompts.h"
 

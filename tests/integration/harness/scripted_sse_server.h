@@ -56,7 +56,4 @@ class ScriptedSseServer {
   std::thread acceptor_;
 };
 
-// A loopback port with nothing listening on it (bound, then closed).
-uint16_t unused_port();
-
 }  // namespace llmbench::testing

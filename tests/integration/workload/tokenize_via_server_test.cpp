@@ -15,9 +15,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "llmbench_cli.h"
 
 namespace llmbench {
 namespace {
@@ -28,12 +29,8 @@ using json = nlohmann::json;
 const std::string kSource = LLMBENCH_SOURCE_DIR;
 const std::string kBinary = std::string(LLMBENCH_BINARY_DIR) + "/src/app/llmbench";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
+using Result = testing::CliResult;
 
 // The gpt2-style fixture tokenizer restricted to ids < 512 (merge i makes id 257 + i), so that
 // every id it produces is inside the tiny model's vocabulary.
@@ -49,12 +46,6 @@ void write_small_tokenizer(const fs::path& path) {
   t["model"]["merges"] = merges;
   std::ofstream(path) << t.dump();
 }
-
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
 
 class TokenizeViaServer : public ::testing::Test {
  protected:
@@ -111,29 +102,7 @@ class TokenizeViaServer : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  static Result run(std::vector<std::string> args) {
-    const fs::path out_path = dir_ / "stdout.txt", err_path = dir_ / "stderr.txt";
-    const pid_t pid = fork();
-    if (pid == 0) {
-      const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(out, 1);
-      ::dup2(err, 2);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(kBinary.c_str()));
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(kBinary.c_str(), argv.data());
-      _exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    Result r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
-  }
+  static Result run(const std::vector<std::string>& args) { return testing::run_llmbench(args, dir_); }
 
   // `llmbench load` against the server; returns the saved result document.
   static json load(std::vector<std::string> extra, const std::string& name, Result* result = nullptr) {

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "llmbench_cli.h"
+#include "loopback_port.h"
 #include "scripted_sse_server.h"
 
 namespace llmbench {
