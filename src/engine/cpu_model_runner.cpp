@@ -271,10 +271,7 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
     }
     max_context = std::max(max_context, sl.start_pos + static_cast<int>(sl.tokens.size()));
   }
-  auto grow = [](std::vector<float>& v, size_t n) {
-    if (v.size() < n) v.resize(n);
-  };
-  auto grow_u32 = [](std::vector<uint32_t>& v, size_t n) {
+  auto grow = [](auto& v, size_t n) {
     if (v.size() < n) v.resize(n);
   };
   grow(x_, t * d);
@@ -329,8 +326,8 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
   const bool pack_attn = first.out.w.dtype() == DType::kBFloat16 && c.head_dim % 2 == 0;
   const bool fc1_to_bf16 =
       first.fc2.w.dtype() == DType::kBFloat16 && first.fc2.w.k_pad() == ffn && spec.activation != Activation::kGeluErf;
-  if (pack_attn) grow_u32(attn_bf16_, t * d / 2);
-  if (fc1_to_bf16) grow_u32(ffn_bf16_, t * ffn / 2);
+  if (pack_attn) grow(attn_bf16_, t * d / 2);
+  if (fc1_to_bf16) grow(ffn_bf16_, t * ffn / 2);
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& lw = weights_.layers[static_cast<size_t>(l)];
     // Attention block.

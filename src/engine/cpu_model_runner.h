@@ -2,10 +2,10 @@
 // The CPU ModelRunner: OPT and GPT-2 forward over a paged KV cache, continuous batching.
 // A step stacks all slices' tokens into one [T, d] activation matrix, so every linear layer is a
 // single GEMM (each weight streamed once per step); attention runs per sequence for a decode token
-// (all heads, block by block) and per (sequence, head) for a prompt chunk, each task storing its
-// own new K/V. With bf16 weights, activations move between layers as bf16 GEMM inputs produced by
-// the pass before (layer norm, attention, fc1's epilogue), so a layer costs 7 thread-pool rounds.
-// Logits are computed only for the rows that need them.
+// (its heads block by block; split into head groups when sequences are fewer than the threads) and
+// per (sequence, head) for a prompt chunk, each task storing its own new K/V. With bf16 weights, activations move
+// between layers as bf16 GEMM inputs produced by the pass before (layer norm, attention, fc1's epilogue), so a layer
+// costs 7 thread-pool rounds. Logits are computed only for the rows that need them.
 #include <memory>
 #include <span>
 #include <vector>

@@ -118,10 +118,6 @@ void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache
   }
 }
 
-}  // namespace llmbench::engine
-
-namespace llmbench::engine {
-
 void paged_attention_decode(const cpu::Kernels& kernels, const PagedKvCache& cache, int layer, float scale,
                             const float* q, int context, std::span<const int32_t> block_table, float* out,
                             float* scratch, int head_begin, int head_end) {

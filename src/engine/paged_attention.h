@@ -69,10 +69,11 @@ void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache
                           std::span<const int32_t> block_table, float* out, size_t ldo, float* scores);
 
 // Decode attention of one sequence over heads [head_begin, head_end) (default: all): one query
-// token at position context - 1 (its K/V already in the cache). q and out are one row of H*D. One pass over the blocks
-// with an online softmax (a running maximum and sum per head, earlier output rescaled when the maximum rises), so each
-// block's K tiles of the heads, then their V tiles, are read as contiguous runs that the hardware prefetcher streams
-// (all heads: one run), with the next block prefetched meanwhile. scratch: at least decode_scratch_floats(H, B) floats.
+// token at position context - 1 (its K/V already in the cache). q and out are one row of H*D. One
+// pass over the blocks with an online softmax (a running maximum and sum per head, earlier output
+// rescaled when the maximum rises), so each block's K tiles of the heads, then their V tiles, are
+// read as contiguous runs that the hardware prefetcher streams (all heads: one run), with the next
+// block prefetched meanwhile. scratch: at least decode_scratch_floats(H, B) floats.
 inline size_t decode_scratch_floats(int num_heads, int block_size) {
   return 2 * static_cast<size_t>(num_heads) + static_cast<size_t>(block_size);
 }
