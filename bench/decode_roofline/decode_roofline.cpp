@@ -26,7 +26,7 @@ struct Options {
   int threads = 0;
   int steps = 40;
   int context = 128;
-  bool profile = false;  // --profile 1: where a 32-sequence decode step spends its time
+  bool profile = false;  // --profile 1: where a 32-sequence decode step and a 32-prompt prefill go
 };
 
 double median(std::vector<double> v) {
@@ -116,6 +116,28 @@ class Bench {
     return median(times);
   }
 
+  // Median seconds of one step that prefills `count` fresh prompts of `tokens` tokens each, as a
+  // wave of new requests arrives in the batching benchmark (32 prompts of 32 tokens).
+  double batched_prefill_s(int count, int tokens, int reps) {
+    const int blocks_each = (tokens + kBlockSize - 1) / kBlockSize;
+    if (count * blocks_each > kBlocks) std::abort();
+    std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(count)), tables(static_cast<size_t>(count));
+    std::vector<SequenceSlice> slices;
+    for (int s = 0; s < count; ++s) {
+      for (int i = 0; i < tokens; ++i) prompts[s].push_back((s * 7919 + i * 104729) % (vocab_ - 4) + 4);
+      for (int b = 0; b < blocks_each; ++b) tables[s].push_back(s * blocks_each + b);
+      slices.push_back({prompts[s], 0, tables[s], true});
+    }
+    std::vector<float> logits(static_cast<size_t>(vocab_) * count);
+    std::vector<double> times;
+    for (int r = 0; r < reps; ++r) {
+      const int64_t t0 = now_ns();
+      runner_->forward(slices, logits.data());
+      times.push_back(ns_to_s(now_ns() - t0));
+    }
+    return median(times);
+  }
+
   double prefill_s(int tokens, int reps) {
     std::vector<int32_t> prompt(static_cast<size_t>(tokens));
     for (int i = 0; i < tokens; ++i) prompt[static_cast<size_t>(i)] = (i * 104729) % (vocab_ - 4) + 4;
@@ -171,7 +193,7 @@ int main(int argc, char** argv) {
   std::printf("|---|---|---|---|---|---|---|\n");
   struct Row {
     std::string dtype;
-    double t1, t8, t32, p128, p1024;
+    double t1, t8, t32, p128, p1024, p32x32;
   };
   std::vector<Row> rows;
   std::vector<std::pair<std::string, ForwardProfile>> profiles;
@@ -185,14 +207,17 @@ int main(int argc, char** argv) {
     std::printf("| %s | %s | %d | %.1f | %.2f | %.2f | %.2fx |\n", o.model.c_str(), name, b.runner().num_threads(),
                 bytes / 1e6, roof * 1e3, step * 1e3, step / roof);
     std::fflush(stdout);
-    Row r{name, step, 0, 0, 0, 0};
+    Row r{name, step, 0, 0, 0, 0, 0};
     auto eight = b.make_sequences(8, o.context);
     r.t8 = b.decode_step_s(eight, std::max(5, o.steps / 4));
     auto many = b.make_sequences(32, o.context);
     b.runner().set_profiling(o.profile);
     b.runner().reset_profile();
     r.t32 = b.decode_step_s(many, std::max(5, o.steps / 8));
-    if (o.profile) profiles.emplace_back(name, b.runner().profile());
+    if (o.profile) profiles.emplace_back(std::string(name) + " decode T=32", b.runner().profile());
+    b.runner().reset_profile();
+    r.p32x32 = b.batched_prefill_s(32, 32, 5);
+    if (o.profile) profiles.emplace_back(std::string(name) + " prefill 32x32", b.runner().profile());
     b.runner().set_profiling(false);
     r.p128 = b.prefill_s(128, 3);
     r.p1024 = b.prefill_s(1024, 2);
@@ -200,16 +225,16 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "\n| weights | decode T=1 ms (tok/s) | T=8 ms (tok/s) | T=32 ms (tok/s) | prefill 128 ms (tok/s) | "
-      "prefill 1024 ms (tok/s) |\n|---|---|---|---|---|---|\n");
+      "prefill 1024 ms (tok/s) | prefill 32 x 32 ms (tok/s) |\n|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows) {
-    std::printf("| %s | %.1f (%.0f) | %.1f (%.0f) | %.1f (%.0f) | %.0f (%.0f) | %.0f (%.0f) |\n", r.dtype.c_str(),
-                r.t1 * 1e3, 1 / r.t1, r.t8 * 1e3, 8 / r.t8, r.t32 * 1e3, 32 / r.t32, r.p128 * 1e3, 128 / r.p128,
-                r.p1024 * 1e3, 1024 / r.p1024);
+    std::printf("| %s | %.1f (%.0f) | %.1f (%.0f) | %.1f (%.0f) | %.0f (%.0f) | %.0f (%.0f) | %.1f (%.0f) |\n",
+                r.dtype.c_str(), r.t1 * 1e3, 1 / r.t1, r.t8 * 1e3, 8 / r.t8, r.t32 * 1e3, 32 / r.t32, r.p128 * 1e3,
+                128 / r.p128, r.p1024 * 1e3, 1024 / r.p1024, r.p32x32 * 1e3, 1024 / r.p32x32);
   }
   for (const auto& [name, p] : profiles) {  // includes the warm-up steps; shares are what matter
     int64_t total = 0;
     for (int64_t ns : p.ns) total += ns;
-    std::printf("\n%s decode T=32, ms per step (share):", name.c_str());
+    std::printf("\n%s, ms per step (share):", name.c_str());
     for (int i = 0; i < ForwardProfile::kCount; ++i) {
       std::printf(" %s %.2f (%.0f%%)%s", ForwardProfile::kNames[i], static_cast<double>(p.ns[i]) / 1e6 / p.forwards,
                   100.0 * static_cast<double>(p.ns[i]) / static_cast<double>(total),
