@@ -135,31 +135,32 @@ void gemm_scalar(const GemmArgs& a, bool bf16) {
   const int n_total = w.n();
   float acc[PackedMatrix::kGroupColumns];
   for (int g = a.group_begin; g < a.group_end; ++g) {
-    const int np = w.group_panels(g);
-    const int cols = np * PackedMatrix::kPanel;
+    const int stride = w.group_panels(g) * PackedMatrix::kPanel;  // columns per k (per k pair for bf16)
+    const GroupPanels gp = group_panels_in(a, g);
+    const int c0 = gp.first * PackedMatrix::kPanel, cols = gp.count * PackedMatrix::kPanel;
     const size_t base = static_cast<size_t>(g) * PackedMatrix::kGroupColumns * k_pad;
-    for (int r = 0; r < a.rows; ++r) {
+    for (int r = 0; r < a.rows && cols > 0; ++r) {
       std::fill(acc, acc + cols, 0.0f);
       if (!bf16) {
         const float* x = static_cast<const float*>(a.x) + static_cast<size_t>(r) * a.ldx;
-        const float* wg = static_cast<const float*>(w.data()) + base;
+        const float* wg = static_cast<const float*>(w.data()) + base + c0;
         for (int k = 0; k < k_pad; ++k) {
           const float xv = x[k];
-          const float* wk = wg + static_cast<size_t>(k) * cols;
+          const float* wk = wg + static_cast<size_t>(k) * stride;
           for (int c = 0; c < cols; ++c) acc[c] += xv * wk[c];
         }
       } else {
         const uint32_t* x = static_cast<const uint32_t*>(a.x) + static_cast<size_t>(r) * a.ldx;
-        const uint16_t* wg = static_cast<const uint16_t*>(w.data()) + base;
+        const uint16_t* wg = static_cast<const uint16_t*>(w.data()) + base + 2 * c0;
         for (int kk = 0; kk < k_pad / 2; ++kk) {
           const float x0 = bf16_to_float(static_cast<uint16_t>(x[kk] & 0xffffu));
           const float x1 = bf16_to_float(static_cast<uint16_t>(x[kk] >> 16));
-          const uint16_t* wk = wg + static_cast<size_t>(kk) * cols * 2;
+          const uint16_t* wk = wg + static_cast<size_t>(kk) * stride * 2;
           for (int c = 0; c < cols; ++c) acc[c] += x0 * bf16_to_float(wk[2 * c]) + x1 * bf16_to_float(wk[2 * c + 1]);
         }
       }
       for (int c = 0; c < cols; ++c) {
-        const int n = g * PackedMatrix::kGroupColumns + c;
+        const int n = g * PackedMatrix::kGroupColumns + c0 + c;
         if (n >= n_total) break;
         float v = acc[c] + (a.bias != nullptr ? a.bias[n] : 0.0f);
         if (a.epilogue == Epilogue::kRelu) v = std::max(v, 0.0f);

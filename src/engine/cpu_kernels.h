@@ -72,13 +72,16 @@ class PackedMatrix {
 // the gelu_tanh kernel computes it.
 enum class Epilogue : uint8_t { kNone, kRelu, kGeluTanh };
 
-// y[r, n] (+)= x[r, :] . W[n, :] + bias[n] for rows [0, rows) and the groups [group_begin, group_end).
+// y[r, n] (+)= x[r, :] . W[n, :] + bias[n] for rows [0, rows) and the groups [group_begin, group_end),
+// of which only panels [panel_begin, panel_end) (indices over the whole matrix) are computed: a
+// matrix of few groups (768 columns are 12 groups) can then be split evenly over more threads.
 struct GemmArgs {
   const void* x = nullptr;  // fp32 [rows][ldx] for fp32 weights; bf16 pairs (uint32) [rows][ldx] for bf16
   int ldx = 0;              // in floats, or in uint32 pairs
   int rows = 0;
   const PackedMatrix* w = nullptr;
   int group_begin = 0, group_end = 0;
+  int panel_begin = 0, panel_end = 1 << 30;
   const float* bias = nullptr;  // [N] or null
   float* y = nullptr;
   int ldy = 0;
@@ -131,6 +134,17 @@ const Kernels& best_kernels();
 // Rounds rows of fp32 activations to bf16 pairs (round to nearest even, zero-padding K to k_pad)
 // for the bf16 GEMM: row r becomes out[r * k_pad / 2 ..], pair i = x[2i] | x[2i + 1] << 16.
 void pack_activations_bf16(const float* x, int rows, int k, int ldx, uint32_t* out, int k_pad);
+
+// The panels of group g that a call computes: [first, first + count) within the group.
+struct GroupPanels {
+  int first = 0, count = 0;
+};
+inline GroupPanels group_panels_in(const GemmArgs& a, int g) {
+  const int base = g * PackedMatrix::kGroupPanels;
+  const int first = a.panel_begin > base ? a.panel_begin - base : 0;
+  const int end = a.panel_end - base < a.w->group_panels(g) ? a.panel_end - base : a.w->group_panels(g);
+  return {first, end > first ? end - first : 0};
+}
 
 namespace detail {
 const Kernels* avx512_kernels_impl(bool bf16);  // defined in cpu_kernels_avx512.cpp

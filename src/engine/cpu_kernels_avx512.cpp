@@ -85,10 +85,12 @@ inline void store_tile(const GemmArgs& a, int row0, int col0, __m512 (&acc)[MR][
 }
 
 template <int MR, int NP>
-void tile_f32(const GemmArgs& a, int row0, int g, const char* pf, int pf_lines) {
+void tile_f32(const GemmArgs& a, int row0, int g, int p0, const char* pf, int pf_lines) {
   const PackedMatrix& w = *a.w;
   const int k_pad = w.k_pad();
-  const float* wg = static_cast<const float*>(w.data()) + static_cast<size_t>(g) * PackedMatrix::kGroupColumns * k_pad;
+  const int stride = w.group_panels(g) * 16;  // floats per k row of the group
+  const float* wg =
+      static_cast<const float*>(w.data()) + static_cast<size_t>(g) * PackedMatrix::kGroupColumns * k_pad + p0 * 16;
   const float* x = static_cast<const float*>(a.x) + static_cast<size_t>(row0) * a.ldx;
   __m512 acc[MR][NP];
   for (int i = 0; i < MR; ++i)
@@ -96,8 +98,8 @@ void tile_f32(const GemmArgs& a, int row0, int g, const char* pf, int pf_lines) 
   SpreadPrefetch spread{pf, pf_lines, k_pad};
   for (int k = 0; k < k_pad; ++k) {
     spread.step();
-    const float* wk = wg + static_cast<size_t>(k) * NP * 16;
-    _mm_prefetch(reinterpret_cast<const char*>(wk + 16 * NP * 16), _MM_HINT_T0);
+    const float* wk = wg + static_cast<size_t>(k) * stride;
+    _mm_prefetch(reinterpret_cast<const char*>(wk + 16 * stride), _MM_HINT_T0);
     __m512 wv[NP];
     for (int j = 0; j < NP; ++j) wv[j] = _mm512_load_ps(wk + j * 16);
     for (int i = 0; i < MR; ++i) {
@@ -105,15 +107,17 @@ void tile_f32(const GemmArgs& a, int row0, int g, const char* pf, int pf_lines) 
       for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_fmadd_ps(xb, wv[j], acc[i][j]);
     }
   }
-  store_tile<MR, NP>(a, row0, g * PackedMatrix::kGroupColumns, acc);
+  store_tile<MR, NP>(a, row0, g * PackedMatrix::kGroupColumns + p0 * 16, acc);
 }
 
 template <int MR, int NP>
-__attribute__((target("avx512bf16"))) void tile_bf16(const GemmArgs& a, int row0, int g, const char* pf, int pf_lines) {
+__attribute__((target("avx512bf16"))) void tile_bf16(const GemmArgs& a, int row0, int g, int p0, const char* pf,
+                                                     int pf_lines) {
   const PackedMatrix& w = *a.w;
   const int k_pairs = w.k_pad() / 2;
-  const uint16_t* wg =
-      static_cast<const uint16_t*>(w.data()) + static_cast<size_t>(g) * PackedMatrix::kGroupColumns * w.k_pad();
+  const int stride = w.group_panels(g) * 32;  // bf16 elements per k pair row of the group
+  const uint16_t* wg = static_cast<const uint16_t*>(w.data()) +
+                       static_cast<size_t>(g) * PackedMatrix::kGroupColumns * w.k_pad() + p0 * 32;
   const uint32_t* x = static_cast<const uint32_t*>(a.x) + static_cast<size_t>(row0) * a.ldx;
   __m512 acc[MR][NP];
   for (int i = 0; i < MR; ++i)
@@ -121,8 +125,8 @@ __attribute__((target("avx512bf16"))) void tile_bf16(const GemmArgs& a, int row0
   SpreadPrefetch spread{pf, pf_lines, k_pairs};
   for (int kk = 0; kk < k_pairs; ++kk) {
     spread.step();
-    const uint16_t* wk = wg + static_cast<size_t>(kk) * NP * 32;
-    _mm_prefetch(reinterpret_cast<const char*>(wk + 16 * NP * 32), _MM_HINT_T0);
+    const uint16_t* wk = wg + static_cast<size_t>(kk) * stride;
+    _mm_prefetch(reinterpret_cast<const char*>(wk + 16 * stride), _MM_HINT_T0);
     __m512bh wv[NP];
     for (int j = 0; j < NP; ++j) wv[j] = (__m512bh)_mm512_load_si512(wk + j * 32);
     for (int i = 0; i < MR; ++i) {
@@ -130,16 +134,17 @@ __attribute__((target("avx512bf16"))) void tile_bf16(const GemmArgs& a, int row0
       for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], xb, wv[j]);
     }
   }
-  store_tile<MR, NP>(a, row0, g * PackedMatrix::kGroupColumns, acc);
+  store_tile<MR, NP>(a, row0, g * PackedMatrix::kGroupColumns + p0 * 16, acc);
 }
 
 // bf16 weights on AVX-512 CPUs without AVX512_BF16: widen to fp32 (exact) and FMA.
 template <int MR, int NP>
-void tile_bf16_widen(const GemmArgs& a, int row0, int g, const char* pf, int pf_lines) {
+void tile_bf16_widen(const GemmArgs& a, int row0, int g, int p0, const char* pf, int pf_lines) {
   const PackedMatrix& w = *a.w;
   const int k_pairs = w.k_pad() / 2;
-  const uint16_t* wg =
-      static_cast<const uint16_t*>(w.data()) + static_cast<size_t>(g) * PackedMatrix::kGroupColumns * w.k_pad();
+  const int stride = w.group_panels(g) * 32;  // bf16 elements per k pair row of the group
+  const uint16_t* wg = static_cast<const uint16_t*>(w.data()) +
+                       static_cast<size_t>(g) * PackedMatrix::kGroupColumns * w.k_pad() + p0 * 32;
   const uint32_t* x = static_cast<const uint32_t*>(a.x) + static_cast<size_t>(row0) * a.ldx;
   __m512 acc[MR][NP];
   for (int i = 0; i < MR; ++i)
@@ -147,7 +152,7 @@ void tile_bf16_widen(const GemmArgs& a, int row0, int g, const char* pf, int pf_
   SpreadPrefetch spread{pf, pf_lines, k_pairs};
   for (int kk = 0; kk < k_pairs; ++kk) {
     spread.step();
-    const uint16_t* wk = wg + static_cast<size_t>(kk) * NP * 32;
+    const uint16_t* wk = wg + static_cast<size_t>(kk) * stride;
     __m512 w_even[NP], w_odd[NP];
     for (int j = 0; j < NP; ++j) {
       const __m512i v = _mm512_load_si512(wk + j * 32);  // 16 pairs: low half even k, high half odd k
@@ -164,36 +169,36 @@ void tile_bf16_widen(const GemmArgs& a, int row0, int g, const char* pf, int pf_
       }
     }
   }
-  store_tile<MR, NP>(a, row0, g * PackedMatrix::kGroupColumns, acc);
+  store_tile<MR, NP>(a, row0, g * PackedMatrix::kGroupColumns + p0 * 16, acc);
 }
 
 enum class Variant { kF32, kBf16, kBf16Widen };
 
 template <Variant V, int MR, int NP>
-inline void tile(const GemmArgs& a, int row0, int g, const char* pf, int pf_lines) {
+inline void tile(const GemmArgs& a, int row0, int g, int p0, const char* pf, int pf_lines) {
   if constexpr (V == Variant::kF32) {
-    tile_f32<MR, NP>(a, row0, g, pf, pf_lines);
+    tile_f32<MR, NP>(a, row0, g, p0, pf, pf_lines);
   } else if constexpr (V == Variant::kBf16) {
-    tile_bf16<MR, NP>(a, row0, g, pf, pf_lines);
+    tile_bf16<MR, NP>(a, row0, g, p0, pf, pf_lines);
   } else {
-    tile_bf16_widen<MR, NP>(a, row0, g, pf, pf_lines);
+    tile_bf16_widen<MR, NP>(a, row0, g, p0, pf, pf_lines);
   }
 }
 
 template <Variant V, int MR>
-inline void tile_rows(const GemmArgs& a, int row0, int g, int np, const char* pf, int pf_lines) {
-  switch (np) {
+inline void tile_rows(const GemmArgs& a, int row0, int g, GroupPanels gp, const char* pf, int pf_lines) {
+  switch (gp.count) {
     case 1:
-      tile<V, MR, 1>(a, row0, g, pf, pf_lines);
+      tile<V, MR, 1>(a, row0, g, gp.first, pf, pf_lines);
       break;
     case 2:
-      tile<V, MR, 2>(a, row0, g, pf, pf_lines);
+      tile<V, MR, 2>(a, row0, g, gp.first, pf, pf_lines);
       break;
     case 3:
-      tile<V, MR, 3>(a, row0, g, pf, pf_lines);
+      tile<V, MR, 3>(a, row0, g, gp.first, pf, pf_lines);
       break;
     default:
-      tile<V, MR, 4>(a, row0, g, pf, pf_lines);
+      tile<V, MR, 4>(a, row0, g, gp.first, pf, pf_lines);
       break;
   }
 }
@@ -206,7 +211,8 @@ void gemm(const GemmArgs& a) {
   const size_t elem_bytes = V == Variant::kF32 ? 4 : 2;
   const int tiles = (a.rows + kMaxRows - 1) / kMaxRows;
   for (int g = a.group_begin; g < a.group_end; ++g) {
-    const int np = w.group_panels(g);
+    const GroupPanels gp = group_panels_in(a, g);
+    if (gp.count == 0) continue;
     const char* next = nullptr;
     int next_lines = 0;
     if (tiles > 1 && g + 1 < a.group_end) {
@@ -223,22 +229,22 @@ void gemm(const GemmArgs& a) {
       const char* pf = next + static_cast<size_t>(first) * 64;
       switch (mr) {
         case 1:
-          tile_rows<V, 1>(a, row0, g, np, pf, last - first);
+          tile_rows<V, 1>(a, row0, g, gp, pf, last - first);
           break;
         case 2:
-          tile_rows<V, 2>(a, row0, g, np, pf, last - first);
+          tile_rows<V, 2>(a, row0, g, gp, pf, last - first);
           break;
         case 3:
-          tile_rows<V, 3>(a, row0, g, np, pf, last - first);
+          tile_rows<V, 3>(a, row0, g, gp, pf, last - first);
           break;
         case 4:
-          tile_rows<V, 4>(a, row0, g, np, pf, last - first);
+          tile_rows<V, 4>(a, row0, g, gp, pf, last - first);
           break;
         case 5:
-          tile_rows<V, 5>(a, row0, g, np, pf, last - first);
+          tile_rows<V, 5>(a, row0, g, gp, pf, last - first);
           break;
         default:
-          tile_rows<V, 6>(a, row0, g, np, pf, last - first);
+          tile_rows<V, 6>(a, row0, g, gp, pf, last - first);
           break;
       }
       row0 += mr;

@@ -172,6 +172,21 @@ void CpuModelRunner::gemm(const cpu::PackedMatrix& w, const std::vector<float>& 
   const auto kernel = w.dtype() == DType::kBFloat16 ? kernels_->gemm_bf16 : kernels_->gemm_f32;
   const int groups = w.groups();
   const int threads = pool_->size();
+  if (groups % threads != 0 && groups < 4 * threads) {
+    // Too few groups to share evenly (768 columns are 12 groups, for 16 threads): one task per
+    // thread, each an equal run of panels, so no thread idles while others take a second group.
+    const int panels = w.panels();
+    const int tasks = std::min(threads, panels);
+    pool_->run(tasks, [&](int t, int) {
+      cpu::GemmArgs a = args;
+      a.panel_begin = panels * t / tasks;
+      a.panel_end = panels * (t + 1) / tasks;
+      a.group_begin = a.panel_begin / cpu::PackedMatrix::kGroupPanels;
+      a.group_end = (a.panel_end + cpu::PackedMatrix::kGroupPanels - 1) / cpu::PackedMatrix::kGroupPanels;
+      kernel(a);
+    });
+    return;
+  }
   const int per_task = std::max(1, (groups + threads * 4 - 1) / (threads * 4));
   const int tasks = (groups + per_task - 1) / per_task;
   pool_->run(tasks, [&](int t, int) {

@@ -19,8 +19,11 @@ std::vector<float> random_vector(size_t n, std::mt19937& rng) {
   return v;
 }
 
+// With `panel_bounds` (ascending panel indices from 0 to w.panels()), one call per window of panels
+// [bounds[i], bounds[i + 1]), as the model runner splits a matrix of few groups across threads.
 void run_gemm(const Kernels& k, const PackedMatrix& w, const std::vector<float>& x, int rows,
-              const std::vector<float>& bias, Epilogue epi, bool accumulate, std::vector<float>& y) {
+              const std::vector<float>& bias, Epilogue epi, bool accumulate, std::vector<float>& y,
+              const std::vector<int>& panel_bounds = {}) {
   GemmArgs a;
   std::vector<uint32_t> xb;
   if (w.dtype() == DType::kBFloat16) {
@@ -41,7 +44,18 @@ void run_gemm(const Kernels& k, const PackedMatrix& w, const std::vector<float>&
   a.ldy = w.n() + 3;
   a.epilogue = epi;
   a.accumulate = accumulate;
-  (w.dtype() == DType::kBFloat16 ? k.gemm_bf16 : k.gemm_f32)(a);
+  const auto kernel = w.dtype() == DType::kBFloat16 ? k.gemm_bf16 : k.gemm_f32;
+  if (panel_bounds.empty()) {
+    kernel(a);
+    return;
+  }
+  for (size_t i = 0; i + 1 < panel_bounds.size(); ++i) {
+    a.panel_begin = panel_bounds[i];
+    a.panel_end = panel_bounds[i + 1];
+    a.group_begin = a.panel_begin / PackedMatrix::kGroupPanels;
+    a.group_end = (a.panel_end + PackedMatrix::kGroupPanels - 1) / PackedMatrix::kGroupPanels;
+    kernel(a);
+  }
 }
 
 // y (rows x (n + 3), written by run_gemm) within 1e-4 (relative) of the scalar kernel's y_ref, and
@@ -137,6 +151,41 @@ TEST(CpuKernels, AmxGemmMatchesScalar) {
         run_gemm(*amx, w, x, rows, bias, epi, acc, y_amx);
         run_gemm(scalar_kernels(), w, x, rows, bias, epi, acc, y_ref);
         ASSERT_TRUE(matches_reference(y_amx, y_ref, init, rows, n)) << "n " << n << " k " << k << " rows " << rows;
+      }
+    }
+  }
+}
+
+// A GEMM computed in windows of panels that start and end inside groups (1, 3, 2, 5, ... panels)
+// gives every column exactly what one call over all groups gives, for every kernel set: each
+// column's sums run in the same order either way.
+TEST(CpuKernels, PanelWindowsGiveTheWholeGemmExactly) {
+  std::vector<const Kernels*> sets = {&scalar_kernels()};
+  if (avx512_kernels() != nullptr) sets.push_back(avx512_kernels());
+  if (amx_kernels() != nullptr) sets.push_back(amx_kernels());
+  std::mt19937 rng(11);
+  for (const Kernels* kern : sets) {
+    for (DType dt : {DType::kFloat32, DType::kBFloat16}) {
+      for (int n : {50, 200, 768}) {
+        for (int rows : {1, 7, 16, 32}) {
+          const int k = 96;
+          PackedMatrix w(n, k, dt);
+          for (int i = 0; i < n; ++i)
+            for (int j = 0; j < k; ++j) w.set(i, j, std::normal_distribution<float>(0.0f, 1.0f)(rng));
+          auto x = random_vector(static_cast<size_t>(rows) * k, rng);
+          auto bias = random_vector(n, rng);
+          const bool acc = rows % 2 == 0;
+          const Epilogue epi = n == 200 ? Epilogue::kGeluTanh : Epilogue::kRelu;
+          std::vector<int> bounds = {0};
+          for (int step = 1; bounds.back() < w.panels(); step = step % 5 + 1)
+            bounds.push_back(std::min(w.panels(), bounds.back() + step));
+          auto init = random_vector(static_cast<size_t>(rows) * (n + 3), rng);
+          std::vector<float> y_whole = init, y_windows = init;
+          run_gemm(*kern, w, x, rows, bias, epi, acc, y_whole);
+          run_gemm(*kern, w, x, rows, bias, epi, acc, y_windows, bounds);
+          ASSERT_EQ(y_windows, y_whole) << kern->name << " dtype " << static_cast<int>(dt) << " n " << n << " rows "
+                                        << rows;
+        }
       }
     }
   }
