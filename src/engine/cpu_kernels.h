@@ -94,6 +94,25 @@ struct GemmArgs {
   int ldy_bf16 = 0;
 };
 
+// Decode attention of one query token over a sequence's paged bf16 KV (the cache layout of
+// paged_attention.h), for heads [head_begin, head_end): logical block b lives in physical block
+// block_table[b]; head h's K tile ([D][block_size]) of physical block p starts at
+// kv + p * block_stride + h * block_size * D (elements), its V tile ([block_size][D]) v_offset
+// elements further.
+struct DecodeAttentionArgs {
+  const float* q = nullptr;  // [H * D]
+  float* out = nullptr;      // [H * D]; heads [head_begin, head_end) are written
+  const uint16_t* kv = nullptr;
+  size_t block_stride = 0, v_offset = 0;
+  const int32_t* block_table = nullptr;
+  int context = 0, head_dim = 0, block_size = 0, head_begin = 0, head_end = 0;
+  float scale = 1.0f;
+  float* scratch = nullptr;  // decode_attention_scratch_floats(head_end - head_begin, head_dim) floats
+};
+inline size_t decode_attention_scratch_floats(int heads, int head_dim) {
+  return static_cast<size_t>(heads) * (2 + 9 * static_cast<size_t>(head_dim)) + 16;
+}
+
 struct Kernels {
   const char* name = "scalar";
   void (*gemm_f32)(const GemmArgs&) = nullptr;
@@ -120,6 +139,9 @@ struct Kernels {
   void (*layer_norm)(const float* x, int d, const float* weight, const float* bias, float eps, float* y) = nullptr;
   // Index of the largest x[i], NaN skipped, the first one on ties (torch.argmax); 0 when all are NaN.
   int32_t (*argmax)(const float* x, int n) = nullptr;
+  // Optional (null in the scalar set): a whole decode attention in one kernel. Returns false,
+  // having done nothing, for a shape it does not handle; the caller then composes the helpers above.
+  bool (*decode_attention_bf16)(const DecodeAttentionArgs& args) = nullptr;
 };
 
 const Kernels& scalar_kernels();

@@ -416,6 +416,163 @@ float exp_weights_avx512(const float* x, int n, float max, float inv_t, float* o
   return _mm512_reduce_add_ps(sum);
 }
 
+// The even (low) and odd (high) bf16 elements of 32 pairs, as fp32.
+inline __m512 even(__m512i pairs) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
+}
+inline __m512 odd(__m512i pairs) {
+  return _mm512_castsi512_ps(_mm512_and_si512(pairs, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+}
+
+// Decode attention over a bf16 cache with 16-token blocks, head_dim D (a multiple of 32).
+// Widening bf16 to fp32 without crossing 128-bit lanes: a 64-byte load holds 16 pairs; shifting
+// each 32-bit lane left by 16 gives the even elements as fp32, masking off its low half the odd
+// ones. So K tile rows 2i and 2i+1 (16 keys each) meet the query as [q[2i] x8 | q[2i+1] x8]
+// (prepared once per head in scratch), giving even and odd keys in separate sums that one
+// permute interleaves; and a V row's dims come out as [even | odd] per 32 dims, the layout the
+// output accumulates in until the end, where it is interleaved back. Per block and head: the 16
+// scores, the online-softmax update (running max, sum, accumulated output rescaled when the max
+// rises), then p V with even and odd keys in separate accumulators. Blocks sit at unrelated
+// addresses, so while head i of a block computes, head i's K and V tiles of the next block are
+// prefetched: without that the kernel alone took 4.9-5.1 ms per 32-sequence, 12-layer step on the
+// 2-core Zen 5 against 3.8-3.9 ms with it, and 7.8-8.1 against 7.2-7.4 ms on the 16-core Xeon (64
+// sequences of 256 tokens, more KV than its L3).
+template <int D>
+void decode_attention_bf16_blocks16(const DecodeAttentionArgs& a) {
+  constexpr int kBlock = 16;
+  constexpr int kPairs = D / 2;    // pairs of K tile rows
+  constexpr int kChunks = D / 32;  // 64-byte chunks of a V row
+  const int heads = a.head_end - a.head_begin;
+  float* running_max = a.scratch;
+  float* running_sum = a.scratch + heads;
+  float* acc = a.scratch + 2 * heads;                // [heads][D], [even | odd] per 32 dims
+  float* qq = acc + static_cast<size_t>(heads) * D;  // [heads][kPairs][16]
+  for (int i = 0; i < heads; ++i) {
+    const float* qh = a.q + static_cast<size_t>(a.head_begin + i) * D;
+    for (int p = 0; p < kPairs; ++p) {
+      const __m512 pair = _mm512_insertf32x8(_mm512_set1_ps(qh[2 * p]), _mm256_set1_ps(qh[2 * p + 1]), 1);
+      _mm512_storeu_ps(qq + (static_cast<size_t>(i) * kPairs + p) * 16, pair);
+    }
+  }
+  const __m512i interleave = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const size_t tile = static_cast<size_t>(kBlock) * D;  // elements of one head's K (or V) tile
+  const int num_blocks = (a.context + kBlock - 1) / kBlock;
+  for (int b = 0; b < num_blocks; ++b) {
+    const int n = std::min(kBlock, a.context - b * kBlock);
+    const __mmask16 live = column_mask(n);
+    const uint16_t* k_run = a.kv + static_cast<size_t>(a.block_table[b]) * a.block_stride + a.head_begin * tile;
+    const char* next_k = nullptr;
+    if (b + 1 < num_blocks) {
+      next_k = reinterpret_cast<const char*>(a.kv + static_cast<size_t>(a.block_table[b + 1]) * a.block_stride +
+                                             a.head_begin * tile);
+    }
+    for (int i = 0; i < heads; ++i) {
+      if (next_k != nullptr) {
+        const char* k_next = next_k + static_cast<size_t>(i) * tile * 2;
+        const char* v_next = k_next + a.v_offset * 2;
+        for (size_t off = 0; off < tile * 2; off += 64) {
+          _mm_prefetch(k_next + off, _MM_HINT_T0);
+          _mm_prefetch(v_next + off, _MM_HINT_T0);
+        }
+      }
+      const uint16_t* k_t = k_run + i * tile;
+      const uint16_t* v = k_t + a.v_offset;
+      const float* qh = qq + static_cast<size_t>(i) * kPairs * 16;
+      __m512 se[4], so[4];
+      for (int u = 0; u < 4; ++u) se[u] = so[u] = _mm512_setzero_ps();
+      for (int p = 0; p < kPairs; p += 4) {
+        for (int u = 0; u < 4; ++u) {
+          const __m512i rows = _mm512_loadu_si512(k_t + (p + u) * 32);
+          const __m512 qv = _mm512_loadu_ps(qh + (p + u) * 16);
+          se[u] = _mm512_fmadd_ps(qv, even(rows), se[u]);
+          so[u] = _mm512_fmadd_ps(qv, odd(rows), so[u]);
+        }
+      }
+      const __m512 e = _mm512_add_ps(_mm512_add_ps(se[0], se[1]), _mm512_add_ps(se[2], se[3]));
+      const __m512 o = _mm512_add_ps(_mm512_add_ps(so[0], so[1]), _mm512_add_ps(so[2], so[3]));
+      // Lanes 0-7 hold keys 0, 2, .., 14 over even d, lanes 8-15 the same keys over odd d.
+      const __m256 e8 = _mm256_add_ps(_mm512_castps512_ps256(e), _mm512_extractf32x8_ps(e, 1));
+      const __m256 o8 = _mm256_add_ps(_mm512_castps512_ps256(o), _mm512_extractf32x8_ps(o, 1));
+      __m512 s = _mm512_permutex2var_ps(_mm512_castps256_ps512(e8), interleave, _mm512_castps256_ps512(o8));
+      s = _mm512_mask_mul_ps(_mm512_set1_ps(-__builtin_inff()), live, s, _mm512_set1_ps(a.scale));
+      const float block_max = _mm512_reduce_max_ps(s);
+      float* acc_h = acc + static_cast<size_t>(i) * D;
+      __m512 out_even[2 * kChunks], out_odd[2 * kChunks];  // even keys accumulate in the first
+      for (int c = 0; c < 2 * kChunks; ++c) out_odd[c] = _mm512_setzero_ps();
+      if (b == 0) {
+        running_max[i] = block_max;
+        running_sum[i] = 0.0f;
+        for (int c = 0; c < 2 * kChunks; ++c) out_even[c] = _mm512_setzero_ps();
+      } else {
+        __m512 rescale = _mm512_set1_ps(1.0f);
+        if (block_max > running_max[i]) {
+          rescale = exp_ps(_mm512_set1_ps(running_max[i] - block_max));
+          running_sum[i] *= _mm512_cvtss_f32(rescale);
+          running_max[i] = block_max;
+        }
+        for (int c = 0; c < 2 * kChunks; ++c) out_even[c] = _mm512_mul_ps(_mm512_loadu_ps(acc_h + 16 * c), rescale);
+      }
+      const __m512 w = _mm512_maskz_mov_ps(live, exp_ps(_mm512_sub_ps(s, _mm512_set1_ps(running_max[i]))));
+      running_sum[i] += _mm512_reduce_add_ps(w);
+      alignas(64) float wj[kBlock];
+      _mm512_store_ps(wj, w);
+      int j = 0;
+      for (; j + 2 <= n; j += 2) {
+        const __m512 w0 = _mm512_set1_ps(wj[j]), w1 = _mm512_set1_ps(wj[j + 1]);
+        const uint16_t* v0 = v + static_cast<size_t>(j) * D;
+        for (int c = 0; c < kChunks; ++c) {
+          const __m512i x0 = _mm512_loadu_si512(v0 + 32 * c), x1 = _mm512_loadu_si512(v0 + D + 32 * c);
+          out_even[2 * c] = _mm512_fmadd_ps(w0, even(x0), out_even[2 * c]);
+          out_even[2 * c + 1] = _mm512_fmadd_ps(w0, odd(x0), out_even[2 * c + 1]);
+          out_odd[2 * c] = _mm512_fmadd_ps(w1, even(x1), out_odd[2 * c]);
+          out_odd[2 * c + 1] = _mm512_fmadd_ps(w1, odd(x1), out_odd[2 * c + 1]);
+        }
+      }
+      if (j < n) {
+        const __m512 w0 = _mm512_set1_ps(wj[j]);
+        const uint16_t* v0 = v + static_cast<size_t>(j) * D;
+        for (int c = 0; c < kChunks; ++c) {
+          const __m512i x0 = _mm512_loadu_si512(v0 + 32 * c);
+          out_even[2 * c] = _mm512_fmadd_ps(w0, even(x0), out_even[2 * c]);
+          out_even[2 * c + 1] = _mm512_fmadd_ps(w0, odd(x0), out_even[2 * c + 1]);
+        }
+      }
+      for (int c = 0; c < 2 * kChunks; ++c) _mm512_storeu_ps(acc_h + 16 * c, _mm512_add_ps(out_even[c], out_odd[c]));
+    }
+  }
+  // out = acc / sum, with each 32 dims' [even | odd] halves interleaved back.
+  const __m512i low_dims = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i high_dims = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+  for (int i = 0; i < heads; ++i) {
+    const __m512 inv = _mm512_set1_ps(1.0f / running_sum[i]);
+    const float* acc_h = acc + static_cast<size_t>(i) * D;
+    float* out_h = a.out + static_cast<size_t>(a.head_begin + i) * D;
+    for (int c = 0; c < kChunks; ++c) {
+      const __m512 ev = _mm512_mul_ps(_mm512_loadu_ps(acc_h + 32 * c), inv);
+      const __m512 od = _mm512_mul_ps(_mm512_loadu_ps(acc_h + 32 * c + 16), inv);
+      _mm512_storeu_ps(out_h + 32 * c, _mm512_permutex2var_ps(ev, low_dims, od));
+      _mm512_storeu_ps(out_h + 32 * c + 16, _mm512_permutex2var_ps(ev, high_dims, od));
+    }
+  }
+}
+
+bool decode_attention_bf16_avx512(const DecodeAttentionArgs& a) {
+  if (a.block_size != 16) return false;
+  switch (a.head_dim) {
+    case 32:
+      decode_attention_bf16_blocks16<32>(a);
+      return true;
+    case 64:
+      decode_attention_bf16_blocks16<64>(a);
+      return true;
+    case 128:
+      decode_attention_bf16_blocks16<128>(a);
+      return true;
+    default:
+      return false;
+  }
+}
+
 inline __m512 gelu_tanh_ps(__m512 v) {
   // tanh(u) = 1 - 2 / (exp(2u) + 1); gelu = 0.5 v (1 + tanh(u)) = v - v / (exp(2u) + 1)
   const __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f),
@@ -534,9 +691,10 @@ void store_block_avx512(const GemmArgs& a, int row0, int rows, int col0, int col
 
 const Kernels* avx512_kernels_impl(bool bf16) {
   static const Kernels with_bf16{
-      "avx512+bf16",         gemm_f32_avx512,           gemm_bf16_avx512bf16, qk_scores_avx512, pv_accumulate_avx512,
-      qk_scores_bf16_avx512, pv_accumulate_bf16_avx512, softmax_avx512,       gelu_tanh_avx512, stream_sum_avx512,
-      exp_weights_avx512,    pack_bf16_avx512bf16,      layer_norm_avx512,    argmax_avx512};
+      "avx512+bf16",        gemm_f32_avx512,       gemm_bf16_avx512bf16,        qk_scores_avx512,
+      pv_accumulate_avx512, qk_scores_bf16_avx512, pv_accumulate_bf16_avx512,   softmax_avx512,
+      gelu_tanh_avx512,     stream_sum_avx512,     exp_weights_avx512,          pack_bf16_avx512bf16,
+      layer_norm_avx512,    argmax_avx512,         decode_attention_bf16_avx512};
   static const Kernels without_bf16{"avx512",
                                     gemm_f32_avx512,
                                     gemm_bf16_avx512_widen,
@@ -550,7 +708,8 @@ const Kernels* avx512_kernels_impl(bool bf16) {
                                     exp_weights_avx512,
                                     pack_activations_bf16,
                                     layer_norm_avx512,
-                                    argmax_avx512};
+                                    argmax_avx512,
+                                    decode_attention_bf16_avx512};
   return bf16 ? &with_bf16 : &without_bf16;
 }
 }  // namespace detail

@@ -125,6 +125,23 @@ void paged_attention_decode(const cpu::Kernels& kernels, const PagedKvCache& cac
   if (head_end < 0) head_end = cache.num_heads();
   const int heads = head_end - head_begin;
   const bool bf16 = cache.dtype() == DType::kBFloat16;
+  if (bf16 && kernels.decode_attention_bf16 != nullptr) {
+    cpu::DecodeAttentionArgs args;
+    args.q = q;
+    args.out = out;
+    args.kv = static_cast<const uint16_t*>(cache.k(layer, 0, 0));
+    args.block_stride = static_cast<size_t>(2) * cache.num_heads() * bs * hd;
+    args.v_offset = static_cast<size_t>(cache.num_heads()) * bs * hd;
+    args.block_table = block_table.data();
+    args.context = context;
+    args.head_dim = hd;
+    args.block_size = bs;
+    args.head_begin = head_begin;
+    args.head_end = head_end;
+    args.scale = scale;
+    args.scratch = scratch;
+    if (kernels.decode_attention_bf16(args)) return;
+  }
   // This task's heads' K tiles of a block are one contiguous run, their V tiles another.
   const size_t run = static_cast<size_t>(heads) * bs * hd * PagedKvCache::element_bytes(cache.dtype());
   const int num_blocks = (context + bs - 1) / bs;

@@ -73,9 +73,12 @@ void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache
 // pass over the blocks with an online softmax (a running maximum and sum per head, earlier output
 // rescaled when the maximum rises), so each block's K tiles of the heads, then their V tiles, are
 // read as contiguous runs that the hardware prefetcher streams (all heads: one run), with the next
-// block prefetched meanwhile. scratch: at least decode_scratch_floats(H, B) floats.
-inline size_t decode_scratch_floats(int num_heads, int block_size) {
-  return 2 * static_cast<size_t>(num_heads) + static_cast<size_t>(block_size);
+// block prefetched meanwhile. A bf16 cache goes to kernels.decode_attention_bf16 when the kernel
+// set has one for the shape. scratch: at least decode_scratch_floats(H, D, B) floats.
+inline size_t decode_scratch_floats(int num_heads, int head_dim, int block_size) {
+  const size_t composed = 2 * static_cast<size_t>(num_heads) + static_cast<size_t>(block_size);
+  const size_t fused = cpu::decode_attention_scratch_floats(num_heads, head_dim);
+  return composed > fused ? composed : fused;
 }
 void paged_attention_decode(const cpu::Kernels& kernels, const PagedKvCache& cache, int layer, float scale,
                             const float* q, int context, std::span<const int32_t> block_table, float* out,

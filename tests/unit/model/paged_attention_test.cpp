@@ -46,7 +46,7 @@ TEST_P(PagedAttention, DecodeOverAllHeadsMatchesEachHeadAlone) {
         paged_attention_head(*kern, cache, 1, h, kHeadDim, 0.2f, q, 3 * kD, context - 1, 1, table, per_head.data(), kD,
                              scores.data());
       }
-      std::vector<float> scratch(decode_scratch_floats(kHeads, kBlockSize));
+      std::vector<float> scratch(decode_scratch_floats(kHeads, kHeadDim, kBlockSize));
       paged_attention_decode(*kern, cache, 1, 0.2f, q, context, table, all.data(), scratch.data());
       for (int i = 0; i < kD; ++i) {  // the online softmax rounds differently from the two-pass one
         ASSERT_NEAR(all[i], per_head[i], 2e-6f * (1.0f + std::abs(per_head[i])))
@@ -99,6 +99,72 @@ TEST_P(PagedAttention, WritingHeadByHeadEqualsWritingAllHeads) {
       ASSERT_EQ(std::memcmp(whole.v(0, b, h), by_head.v(0, b, h), tile), 0) << "block " << b << " head " << h;
     }
   }
+}
+
+// The AVX-512 set's whole-decode kernel (16-token blocks, head_dim 32/64/128, bf16 cache) against
+// the scalar helpers composed by paged_attention_decode and against attention in double
+// precision, over partial blocks, a context of one token, head groups and large score ranges (the
+// running maximum then rises block after block).
+TEST(PagedAttentionKernel, FusedBf16DecodeMatchesComposedAndNaive) {
+  const cpu::Kernels* fast = cpu::avx512_kernels();
+  if (fast == nullptr) GTEST_SKIP() << "no AVX-512 on this CPU";
+  ASSERT_NE(fast->decode_attention_bf16, nullptr);
+  std::mt19937 rng(5);
+  constexpr int kBs = 16, kH = 3, kBlocksHere = 24;
+  for (int hd : {32, 64, 128}) {
+    const int d = kH * hd;
+    for (int context : {1, 2, 15, 16, 17, 33, 100, 160}) {
+      for (float spread : {1.0f, 6.0f}) {
+        std::vector<int32_t> table;
+        for (int b = 0; b * kBs < context; ++b) table.push_back((b * 7 + 3) % kBlocksHere);
+        PagedKvCache cache;
+        cache.allocate(1, kBlocksHere, kBs, kH, hd, DType::kBFloat16);
+        auto qkv = random_rows(context, 3 * d, rng);
+        for (int j = 0; j < context; ++j)  // keys drift upward: later blocks raise the running max
+          for (int i = 0; i < d; ++i) qkv[static_cast<size_t>(j) * 3 * d + d + i] *= spread * (1.0f + j / 50.0f);
+        cache.write(*fast, 0, qkv.data(), 3 * d, 0, context, table);
+        const float* q = qkv.data() + static_cast<size_t>(context - 1) * 3 * d;
+        std::vector<float> scratch(decode_scratch_floats(kH, hd, kBs));
+        std::vector<float> fused(d, -1.0f), composed(d, -2.0f), split(d, -3.0f);
+        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        paged_attention_decode(*fast, cache, 0, scale, q, context, table, fused.data(), scratch.data());
+        paged_attention_decode(cpu::scalar_kernels(), cache, 0, scale, q, context, table, composed.data(),
+                               scratch.data());
+        paged_attention_decode(*fast, cache, 0, scale, q, context, table, split.data(), scratch.data(), 0, 1);
+        paged_attention_decode(*fast, cache, 0, scale, q, context, table, split.data(), scratch.data(), 1, kH);
+        ASSERT_EQ(split, fused) << "head groups, hd " << hd << " context " << context;
+        for (int h = 0; h < kH; ++h) {
+          std::vector<double> w(context);
+          double mx = -1e300, sum = 0.0;
+          auto stored = [&](int row, int col) {
+            return bf16_to_float(float_to_bf16(qkv[static_cast<size_t>(row) * 3 * d + col]));
+          };
+          for (int j = 0; j < context; ++j) {
+            double sc = 0.0;
+            for (int i = 0; i < hd; ++i) sc += static_cast<double>(q[h * hd + i]) * stored(j, d + h * hd + i);
+            mx = std::max(mx, w[j] = sc * scale);
+          }
+          for (auto& v : w) sum += (v = std::exp(v - mx));
+          for (int i = 0; i < hd; ++i) {
+            double o = 0.0;
+            for (int j = 0; j < context; ++j) o += w[j] / sum * stored(j, 2 * d + h * hd + i);
+            const size_t at = static_cast<size_t>(h) * hd + i;
+            ASSERT_NEAR(fused[at], o, 1e-4 * (1.0 + std::abs(o)))
+                << "hd " << hd << " context " << context << " spread " << spread << " head " << h << " dim " << i;
+            ASSERT_NEAR(fused[at], composed[at], 1e-5f * (1.0f + std::abs(composed[at])));
+          }
+        }
+      }
+    }
+  }
+  // Shapes it does not take are left to the composed path.
+  cpu::DecodeAttentionArgs other;
+  other.block_size = 8;
+  other.head_dim = 64;
+  EXPECT_FALSE(fast->decode_attention_bf16(other));
+  other.block_size = 16;
+  other.head_dim = 80;
+  EXPECT_FALSE(fast->decode_attention_bf16(other));
 }
 
 INSTANTIATE_TEST_SUITE_P(KvDtypes, PagedAttention, ::testing::Values(DType::kFloat32, DType::kBFloat16),
