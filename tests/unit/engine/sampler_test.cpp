@@ -172,6 +172,47 @@ TEST(Sampler, TopPMatchesTheDefinitionOnRandomDistributions) {
   EXPECT_GT(fully_checked, 10);
 }
 
+// A vocabulary the size of OPT's with a flat Gaussian body (the nucleus ends among thousands of
+// near-equal tokens: the histogram path), at several temperatures; every draw is in the nucleus
+// of the definition, and the nucleus' tokens are all reachable.
+TEST(Sampler, TopPOverALargeFlatVocabularyMatchesTheDefinition) {
+  std::mt19937_64 gen(7);
+  std::normal_distribution<float> noise(0.0f, 2.0f);
+  std::vector<float> logits(50272);
+  for (float& v : logits) v = noise(gen);
+  for (int i = 0; i < 20; ++i) logits[static_cast<size_t>(i * 2000)] += 8.0f;
+  for (float temperature : {0.7f, 1.0f, 1.5f}) {
+    for (float top_p : {0.2f, 0.6f, 0.95f}) {
+      SamplingParams p;
+      p.temperature = temperature;
+      p.top_p = top_p;
+      std::vector<float> scaled(logits);
+      for (float& v : scaled) v /= temperature;
+      std::vector<double> probs;
+      const auto nucleus = naive_nucleus(scaled, top_p, &probs);
+      const auto counts = draw(logits, p, 400, 21);
+      for (const auto& [id, c] : counts) {
+        ASSERT_TRUE(nucleus.count(id)) << "t " << temperature << " top_p " << top_p << " token " << id;
+      }
+      if (nucleus.size() <= 20) {  // the raised tokens alone: each is drawn
+        EXPECT_EQ(counts.size(), nucleus.size());
+      }
+    }
+  }
+}
+
+// Many exactly equal logits: the nucleus' last histogram bucket is too crowded to sort, and the
+// quickselect path decides (ties by lower id).
+TEST(Sampler, TopPOverManyEqualLogitsKeepsTheLowestIds) {
+  std::vector<float> logits(20000, 0.5f);
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_p = 0.25f;
+  const auto counts = draw(logits, p, 3000, 5);
+  EXPECT_GT(counts.size(), 2000u);
+  EXPECT_LE(counts.rbegin()->first, 5001);
+}
+
 TEST(Sampler, TopKThenTopP) {
   const std::vector<double> probs = {0.4, 0.3, 0.2, 0.1};
   SamplingParams p;
