@@ -113,6 +113,26 @@ inline size_t decode_attention_scratch_floats(int heads, int head_dim) {
   return static_cast<size_t>(heads) * (2 + 9 * static_cast<size_t>(head_dim)) + 16;
 }
 
+// Causal attention of one head for `count` consecutive query tokens of one sequence at positions
+// [start_pos, start_pos + count) (a prompt chunk), whose K/V are already in the cache (layout as
+// in DecodeAttentionArgs); query row r's head slice at q + r * ldq + head * D, its output at
+// out + r * ldo + head * D.
+struct PrefillAttentionArgs {
+  const float* q = nullptr;
+  size_t ldq = 0;
+  float* out = nullptr;
+  size_t ldo = 0;
+  const uint16_t* kv = nullptr;
+  size_t block_stride = 0, v_offset = 0;
+  const int32_t* block_table = nullptr;
+  int start_pos = 0, count = 0, head = 0, num_heads = 0, head_dim = 0, block_size = 0;
+  float scale = 1.0f;
+  float* scratch = nullptr;  // prefill_attention_scratch_floats(head_dim) floats
+};
+inline size_t prefill_attention_scratch_floats(int head_dim) {
+  return 32 * static_cast<size_t>(head_dim) + 80;
+}
+
 struct Kernels {
   const char* name = "scalar";
   void (*gemm_f32)(const GemmArgs&) = nullptr;
@@ -142,6 +162,9 @@ struct Kernels {
   // Optional (null in the scalar set): a whole decode attention in one kernel. Returns false,
   // having done nothing, for a shape it does not handle; the caller then composes the helpers above.
   bool (*decode_attention_bf16)(const DecodeAttentionArgs& args) = nullptr;
+  // Optional likewise: a prompt chunk's attention for one head, several query rows per pass over
+  // each K/V block.
+  bool (*prefill_attention_bf16)(const PrefillAttentionArgs& args) = nullptr;
 };
 
 const Kernels& scalar_kernels();

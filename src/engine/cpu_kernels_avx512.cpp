@@ -3,6 +3,7 @@
 // intrinsics and plain loops only, so no inline library function is emitted with AVX-512 code.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -573,6 +574,131 @@ bool decode_attention_bf16_avx512(const DecodeAttentionArgs& a) {
   }
 }
 
+// A prompt chunk's causal attention for one head over a bf16 cache with 16-token blocks, head_dim
+// D (32 or 64), the decode kernel's arithmetic for kRows query rows at once: each K tile row pair
+// loaded and widened once serves the kRows queries (8 FMAs per load instead of 2), and each V row
+// the kRows outputs, whose accumulators stay in registers for the whole walk. Row r of a tile sees
+// the keys up to its own position; a block beyond it contributes nothing to that row.
+template <int D>
+void prefill_attention_bf16_blocks16(const PrefillAttentionArgs& a) {
+  constexpr int kBlock = 16, kRows = 4;
+  constexpr int kPairs = D / 2;
+  constexpr int kChunks = D / 32;
+  constexpr int kAcc = 2 * kChunks;  // accumulators per row: [even | odd] per 32 dims
+  float* qq = a.scratch;             // [kRows][kPairs][16]
+  float* weights = a.scratch + static_cast<size_t>(kRows) * kPairs * 16;  // [kRows][16]
+  const __m512i interleave = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i low_dims = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i high_dims = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+  const size_t tile = static_cast<size_t>(kBlock) * D;
+  for (int i0 = 0; i0 < a.count; i0 += kRows) {
+    const int rows = std::min(kRows, a.count - i0);
+    int position[kRows];
+    for (int r = 0; r < kRows; ++r) {
+      const int row = i0 + std::min(r, rows - 1);  // a short last tile repeats its last row
+      position[r] = a.start_pos + row;
+      const float* qh = a.q + static_cast<size_t>(row) * a.ldq + static_cast<size_t>(a.head) * D;
+      for (int p = 0; p < kPairs; ++p) {
+        const __m512 pair = _mm512_insertf32x8(_mm512_set1_ps(qh[2 * p]), _mm256_set1_ps(qh[2 * p + 1]), 1);
+        _mm512_storeu_ps(qq + (static_cast<size_t>(r) * kPairs + p) * 16, pair);
+      }
+    }
+    float running_max[kRows], running_sum[kRows];
+    __m512 acc[kRows][kAcc];
+    for (int r = 0; r < kRows; ++r) {
+      running_max[r] = -__builtin_inff();
+      running_sum[r] = 0.0f;
+      for (int c = 0; c < kAcc; ++c) acc[r][c] = _mm512_setzero_ps();
+    }
+    const int num_blocks = position[kRows - 1] / kBlock + 1;
+    for (int b = 0; b < num_blocks; ++b) {
+      const uint16_t* k_t =
+          a.kv + static_cast<size_t>(a.block_table[b]) * a.block_stride + static_cast<size_t>(a.head) * tile;
+      const uint16_t* v = k_t + a.v_offset;
+      if (b + 1 < num_blocks) {
+        const char* k_next = reinterpret_cast<const char*>(
+            a.kv + static_cast<size_t>(a.block_table[b + 1]) * a.block_stride + static_cast<size_t>(a.head) * tile);
+        for (size_t off = 0; off < tile * 2; off += 64) {
+          _mm_prefetch(k_next + off, _MM_HINT_T0);
+          _mm_prefetch(k_next + a.v_offset * 2 + off, _MM_HINT_T0);
+        }
+      }
+      __m512 se[kRows], so[kRows];
+      for (int r = 0; r < kRows; ++r) se[r] = so[r] = _mm512_setzero_ps();
+      for (int p = 0; p < kPairs; ++p) {
+        const __m512i pairs = _mm512_loadu_si512(k_t + p * 32);
+        const __m512 e = even(pairs), o = odd(pairs);
+        for (int r = 0; r < kRows; ++r) {
+          const __m512 qv = _mm512_loadu_ps(qq + (static_cast<size_t>(r) * kPairs + p) * 16);
+          se[r] = _mm512_fmadd_ps(qv, e, se[r]);
+          so[r] = _mm512_fmadd_ps(qv, o, so[r]);
+        }
+      }
+      int max_n = 0;
+      for (int r = 0; r < kRows; ++r) {
+        const int n = std::clamp(position[r] - b * kBlock + 1, 0, kBlock);
+        max_n = std::max(max_n, n);
+        if (n == 0) {
+          _mm512_storeu_ps(weights + 16 * r, _mm512_setzero_ps());
+          continue;
+        }
+        const __mmask16 live = column_mask(n);
+        const __m256 e8 = _mm256_add_ps(_mm512_castps512_ps256(se[r]), _mm512_extractf32x8_ps(se[r], 1));
+        const __m256 o8 = _mm256_add_ps(_mm512_castps512_ps256(so[r]), _mm512_extractf32x8_ps(so[r], 1));
+        __m512 s = _mm512_permutex2var_ps(_mm512_castps256_ps512(e8), interleave, _mm512_castps256_ps512(o8));
+        s = _mm512_mask_mul_ps(_mm512_set1_ps(-__builtin_inff()), live, s, _mm512_set1_ps(a.scale));
+        const float block_max = _mm512_reduce_max_ps(s);
+        if (block_max > running_max[r]) {
+          const __m512 rescale = exp_ps(_mm512_set1_ps(running_max[r] - block_max));  // 0 on the first block
+          running_sum[r] *= _mm512_cvtss_f32(rescale);
+          for (int c = 0; c < kAcc; ++c) acc[r][c] = _mm512_mul_ps(acc[r][c], rescale);
+          running_max[r] = block_max;
+        }
+        const __m512 w = _mm512_maskz_mov_ps(live, exp_ps(_mm512_sub_ps(s, _mm512_set1_ps(running_max[r]))));
+        running_sum[r] += _mm512_reduce_add_ps(w);
+        _mm512_storeu_ps(weights + 16 * r, w);
+      }
+      for (int j = 0; j < max_n; ++j) {
+        const uint16_t* vj = v + static_cast<size_t>(j) * D;
+        __m512 dims[kAcc];
+        for (int c = 0; c < kChunks; ++c) {
+          const __m512i x = _mm512_loadu_si512(vj + 32 * c);
+          dims[2 * c] = even(x);
+          dims[2 * c + 1] = odd(x);
+        }
+        for (int r = 0; r < kRows; ++r) {
+          const __m512 wv = _mm512_set1_ps(weights[16 * r + j]);
+          for (int c = 0; c < kAcc; ++c) acc[r][c] = _mm512_fmadd_ps(wv, dims[c], acc[r][c]);
+        }
+      }
+    }
+    for (int r = 0; r < rows; ++r) {
+      const __m512 inv = _mm512_set1_ps(1.0f / running_sum[r]);
+      float* out = a.out + static_cast<size_t>(i0 + r) * a.ldo + static_cast<size_t>(a.head) * D;
+      for (int c = 0; c < kChunks; ++c) {
+        const __m512 ev = _mm512_mul_ps(acc[r][2 * c], inv);
+        const __m512 od = _mm512_mul_ps(acc[r][2 * c + 1], inv);
+        _mm512_storeu_ps(out + 32 * c, _mm512_permutex2var_ps(ev, low_dims, od));
+        _mm512_storeu_ps(out + 32 * c + 16, _mm512_permutex2var_ps(ev, high_dims, od));
+      }
+    }
+  }
+}
+
+bool prefill_attention_bf16_avx512(const PrefillAttentionArgs& a) {
+  if (a.block_size != 16) return false;
+  switch (a.head_dim) {
+    case 32:
+      prefill_attention_bf16_blocks16<32>(a);
+      return true;
+    case 64:
+      prefill_attention_bf16_blocks16<64>(a);
+      return true;
+    default:
+      return false;
+  }
+}
+
 inline __m512 gelu_tanh_ps(__m512 v) {
   // tanh(u) = 1 - 2 / (exp(2u) + 1); gelu = 0.5 v (1 + tanh(u)) = v - v / (exp(2u) + 1)
   const __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f),
@@ -691,10 +817,10 @@ void store_block_avx512(const GemmArgs& a, int row0, int rows, int col0, int col
 
 const Kernels* avx512_kernels_impl(bool bf16) {
   static const Kernels with_bf16{
-      "avx512+bf16",        gemm_f32_avx512,       gemm_bf16_avx512bf16,        qk_scores_avx512,
-      pv_accumulate_avx512, qk_scores_bf16_avx512, pv_accumulate_bf16_avx512,   softmax_avx512,
-      gelu_tanh_avx512,     stream_sum_avx512,     exp_weights_avx512,          pack_bf16_avx512bf16,
-      layer_norm_avx512,    argmax_avx512,         decode_attention_bf16_avx512};
+      "avx512+bf16",        gemm_f32_avx512,       gemm_bf16_avx512bf16,         qk_scores_avx512,
+      pv_accumulate_avx512, qk_scores_bf16_avx512, pv_accumulate_bf16_avx512,    softmax_avx512,
+      gelu_tanh_avx512,     stream_sum_avx512,     exp_weights_avx512,           pack_bf16_avx512bf16,
+      layer_norm_avx512,    argmax_avx512,         decode_attention_bf16_avx512, prefill_attention_bf16_avx512};
   static const Kernels without_bf16{"avx512",
                                     gemm_f32_avx512,
                                     gemm_bf16_avx512_widen,
@@ -709,7 +835,8 @@ const Kernels* avx512_kernels_impl(bool bf16) {
                                     pack_activations_bf16,
                                     layer_norm_avx512,
                                     argmax_avx512,
-                                    decode_attention_bf16_avx512};
+                                    decode_attention_bf16_avx512,
+                                    prefill_attention_bf16_avx512};
   return bf16 ? &with_bf16 : &without_bf16;
 }
 }  // namespace detail

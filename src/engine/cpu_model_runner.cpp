@@ -294,8 +294,8 @@ void CpuModelRunner::run(std::span<const SequenceSlice> slices, float* logits_ou
   grow(qkv_, t * 3 * d);
   grow(attn_, t * d);
   grow(ffn_, t * ffn);
-  const size_t scores_floats =
-      std::max(static_cast<size_t>(max_context), decode_scratch_floats(c.num_heads, c.head_dim, kv_.block_size()));
+  const size_t scores_floats = std::max(prefill_scratch_floats(max_context, c.head_dim),
+                                        decode_scratch_floats(c.num_heads, c.head_dim, kv_.block_size()));
   for (auto& sc : scores_) grow(sc, scores_floats);
 
   using Phase = ForwardProfile::Phase;

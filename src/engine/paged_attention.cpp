@@ -81,6 +81,26 @@ void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache
   const int bs = cache.block_size();
   const size_t tile = static_cast<size_t>(bs) * head_dim * PagedKvCache::element_bytes(cache.dtype());
   const bool bf16 = cache.dtype() == DType::kBFloat16;
+  if (bf16 && kernels.prefill_attention_bf16 != nullptr) {
+    cpu::PrefillAttentionArgs args;
+    args.q = q;
+    args.ldq = ldq;
+    args.out = out;
+    args.ldo = ldo;
+    args.kv = static_cast<const uint16_t*>(cache.k(layer, 0, 0));
+    args.block_stride = static_cast<size_t>(2) * cache.num_heads() * bs * head_dim;
+    args.v_offset = static_cast<size_t>(cache.num_heads()) * bs * head_dim;
+    args.block_table = block_table.data();
+    args.start_pos = start_pos;
+    args.count = count;
+    args.head = head;
+    args.num_heads = cache.num_heads();
+    args.head_dim = head_dim;
+    args.block_size = bs;
+    args.scale = scale;
+    args.scratch = scores;
+    if (kernels.prefill_attention_bf16(args)) return;
+  }
   for (int i = 0; i < count; ++i) {
     const int context = start_pos + i + 1;  // causal: positions [0, pos]
     const float* qi = q + static_cast<size_t>(i) * ldq + static_cast<size_t>(head) * head_dim;

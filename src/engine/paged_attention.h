@@ -63,7 +63,12 @@ class PagedKvCache {
 // Causal attention of one head for `count` query tokens at positions [start_pos, start_pos + count)
 // of one sequence, whose K/V (including these tokens) are already in the cache.
 // q rows: stride ldq, head slice at q + head * D; out rows: stride ldo, head slice at out + head * D.
-// scores: scratch of at least start_pos + count floats.
+// A bf16 cache goes to kernels.prefill_attention_bf16 when the kernel set has one for the shape.
+// scores: scratch of at least prefill_scratch_floats(start_pos + count, D) floats.
+inline size_t prefill_scratch_floats(int context, int head_dim) {
+  const size_t fused = cpu::prefill_attention_scratch_floats(head_dim);
+  return static_cast<size_t>(context) > fused ? static_cast<size_t>(context) : fused;
+}
 void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache, int layer, int head, int head_dim,
                           float scale, const float* q, size_t ldq, int start_pos, int count,
                           std::span<const int32_t> block_table, float* out, size_t ldo, float* scores);

@@ -236,6 +236,7 @@ TEST(CpuKernels, EveryKernelSetIsComplete) {
     EXPECT_NE(k->argmax, nullptr);
     if (std::string(k->name) != "scalar") {  // optional in the scalar set
       EXPECT_NE(k->decode_attention_bf16, nullptr);
+      EXPECT_NE(k->prefill_attention_bf16, nullptr);
     }
   }
 }

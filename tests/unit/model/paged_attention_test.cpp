@@ -41,7 +41,7 @@ TEST_P(PagedAttention, DecodeOverAllHeadsMatchesEachHeadAlone) {
       cache.write(*kern, 1, qkv.data() + static_cast<size_t>(context - 1) * 3 * kD, 3 * kD, context - 1, 1, table);
       const float* q = qkv.data() + static_cast<size_t>(context - 1) * 3 * kD;
       std::vector<float> per_head(kD, -1.0f), all(kD, -2.0f);
-      std::vector<float> scores(static_cast<size_t>(context) + 16);
+      std::vector<float> scores(prefill_scratch_floats(context, kHeadDim));
       for (int h = 0; h < kHeads; ++h) {
         paged_attention_head(*kern, cache, 1, h, kHeadDim, 0.2f, q, 3 * kD, context - 1, 1, table, per_head.data(), kD,
                              scores.data());
@@ -165,6 +165,74 @@ TEST(PagedAttentionKernel, FusedBf16DecodeMatchesComposedAndNaive) {
   other.block_size = 16;
   other.head_dim = 80;
   EXPECT_FALSE(fast->decode_attention_bf16(other));
+}
+
+// The AVX-512 set's prompt-chunk kernel (4 query rows per pass, 16-token blocks, head_dim 32/64,
+// bf16 cache) against the scalar per-query path and double precision: chunks that start at 0 or
+// after cached tokens, at or across block edges, shorter and longer than a 4-row tile; the other
+// heads' output columns stay untouched.
+TEST(PagedAttentionKernel, FusedBf16PrefillMatchesComposedAndNaive) {
+  const cpu::Kernels* fast = cpu::avx512_kernels();
+  if (fast == nullptr) GTEST_SKIP() << "no AVX-512 on this CPU";
+  ASSERT_NE(fast->prefill_attention_bf16, nullptr);
+  std::mt19937 rng(6);
+  constexpr int kBs = 16, kH = 3, kBlocksHere = 16;
+  for (int hd : {32, 64}) {
+    const int d = kH * hd;
+    for (int start : {0, 5, 16, 37}) {
+      for (int count : {1, 3, 4, 5, 16, 33, 70}) {
+        const int context = start + count;
+        std::vector<int32_t> table;
+        for (int b = 0; b * kBs < context; ++b) table.push_back((b * 5 + 2) % kBlocksHere);
+        PagedKvCache cache;
+        cache.allocate(1, kBlocksHere, kBs, kH, hd, DType::kBFloat16);
+        auto qkv = random_rows(context, 3 * d, rng);
+        for (int j = 0; j < context; ++j)  // later keys larger: the running max keeps rising
+          for (int i = 0; i < d; ++i) qkv[static_cast<size_t>(j) * 3 * d + d + i] *= 1.0f + j / 20.0f;
+        cache.write(*fast, 0, qkv.data(), 3 * d, 0, context, table);
+        const float* q = qkv.data() + static_cast<size_t>(start) * 3 * d;
+        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        std::vector<float> scores(prefill_scratch_floats(context, hd));
+        std::vector<float> fused(static_cast<size_t>(count) * d, -1.0f), composed(fused.size(), -2.0f);
+        const int head = 1;
+        paged_attention_head(*fast, cache, 0, head, hd, scale, q, 3 * d, start, count, table, fused.data(), d,
+                             scores.data());
+        paged_attention_head(cpu::scalar_kernels(), cache, 0, head, hd, scale, q, 3 * d, start, count, table,
+                             composed.data(), d, scores.data());
+        for (int r = 0; r < count; ++r) {
+          const int pos = start + r;
+          const float* qr = q + static_cast<size_t>(r) * 3 * d + head * hd;
+          std::vector<double> w(static_cast<size_t>(pos) + 1);
+          double mx = -1e300, sum = 0.0;
+          auto stored = [&](int row, int col) {
+            return bf16_to_float(float_to_bf16(qkv[static_cast<size_t>(row) * 3 * d + col]));
+          };
+          for (int j = 0; j <= pos; ++j) {
+            double sc = 0.0;
+            for (int i = 0; i < hd; ++i) sc += static_cast<double>(qr[i]) * stored(j, d + head * hd + i);
+            mx = std::max(mx, w[static_cast<size_t>(j)] = sc * scale);
+          }
+          for (auto& v : w) sum += (v = std::exp(v - mx));
+          for (int c = 0; c < d; ++c) {
+            const size_t at = static_cast<size_t>(r) * d + c;
+            if (c / hd != head) {
+              ASSERT_EQ(fused[at], -1.0f) << "wrote another head's column " << c;
+              continue;
+            }
+            double o = 0.0;
+            for (int j = 0; j <= pos; ++j) o += w[static_cast<size_t>(j)] / sum * stored(j, 2 * d + c);
+            ASSERT_NEAR(fused[at], o, 1e-4 * (1.0 + std::abs(o)))
+                << "hd " << hd << " start " << start << " count " << count << " row " << r << " dim " << c % hd;
+            ASSERT_NEAR(fused[at], composed[at], 1e-5f * (1.0f + std::abs(composed[at])));
+          }
+        }
+      }
+    }
+  }
+  cpu::PrefillAttentionArgs other;
+  other.block_size = 16;
+  other.head_dim = 128;
+  EXPECT_FALSE(fast->prefill_attention_bf16(other));
 }
 
 INSTANTIATE_TEST_SUITE_P(KvDtypes, PagedAttention, ::testing::Values(DType::kFloat32, DType::kBFloat16),
