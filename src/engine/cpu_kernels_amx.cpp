@@ -47,16 +47,25 @@ void configure_tiles(int m) {
 
 // Prefetches lines [first, last) of the panels [p0, p0 + np) of a group whose k pair rows are
 // `stride` bytes apart: line i is panel p0 + i % np of row i / np, the order the tiles read them.
-// kHint: _MM_HINT_T0 for what the tiles read next, _MM_HINT_T2 (to L2, not L1) for the next
-// group, which would otherwise push the current group out of L1: with T2 a 32-sequence step on the
-// 16-core Xeon took 6.1 ms twice, against 6.3-8.7 ms with T0 (its LM head 1.0 against 1.2-1.4 ms).
-template <int kHint>
+// kLocality: 3 (prefetcht0) for what the tiles read next, 1 (prefetcht2: to L2, not L1, where it
+// would push out the current group) for the next group. On the 16-core Xeon a 32-sequence step took
+// 6.1 ms twice with the next group prefetched to L2, and 6.2-8.7 ms with it to L2 by prefetcht1 or
+// not prefetched at all. The prefetch is an asm statement: GCC 12 deleted this loop as one without
+// side effects when its body was __builtin_prefetch (all of it at -O2, the prefetcht0 ones at -O3),
+// so those builds had no first-group prefetch; restoring it measured the same (9.16x and 10.74x
+// against 9.35x and 9.36x through HTTP).
+template <int kLocality>
 inline void prefetch_lines(const char* group, size_t stride, int p0, int np, int first, int last) {
   if (first >= last) return;
   int row = first / np, col = first % np;
   const char* p = group + static_cast<size_t>(row) * stride + static_cast<size_t>(p0) * 64;
   for (int i = first; i < last; ++i) {
-    _mm_prefetch(p + static_cast<size_t>(col) * 64, static_cast<_mm_hint>(kHint));
+    const char* line = p + static_cast<size_t>(col) * 64;
+    if constexpr (kLocality == 3) {
+      asm volatile("prefetcht0 %0" : : "m"(*line));
+    } else {
+      asm volatile("prefetcht2 %0" : : "m"(*line));
+    }
     if (++col == np) {
       col = 0;
       p += stride;
@@ -98,7 +107,7 @@ void gemm_bf16_amx(const GemmArgs& a) {
     }
     const size_t next_stride = next != nullptr ? static_cast<size_t>(w.group_panels(g + 1)) * 64 : 0;
     const int next_lines = next_gp.count * pairs;
-    if (cold) prefetch_lines<_MM_HINT_T0>(wg, w_stride, gp.first, np, 0, std::min(2, k_blocks) * block_lines);
+    if (cold) prefetch_lines<3>(wg, w_stride, gp.first, np, 0, std::min(2, k_blocks) * block_lines);
     int next_done = 0;
     for (int row0 = 0; row0 < a.rows; row0 += 16) {
       const int m = std::min(16, a.rows - row0);
@@ -114,9 +123,9 @@ void gemm_bf16_amx(const GemmArgs& a) {
       for (int kb = 0; kb < k_blocks; ++kb) {
         if (row0 == 0) {
           if (cold && kb + 2 < k_blocks)
-            prefetch_lines<_MM_HINT_T0>(wg, w_stride, gp.first, np, (kb + 2) * block_lines, (kb + 3) * block_lines);
+            prefetch_lines<3>(wg, w_stride, gp.first, np, (kb + 2) * block_lines, (kb + 3) * block_lines);
           const int until = static_cast<int>(static_cast<int64_t>(next_lines) * (kb + 1) / k_blocks);
-          prefetch_lines<_MM_HINT_T2>(next, next_stride, next_gp.first, std::max(1, next_gp.count), next_done, until);
+          prefetch_lines<1>(next, next_stride, next_gp.first, std::max(1, next_gp.count), next_done, until);
           next_done = until;
         }
         const char* wk = wg + static_cast<size_t>(kb) * 16 * w_stride + static_cast<size_t>(gp.first) * 64;
