@@ -94,18 +94,27 @@ struct GemmArgs {
   int ldy_bf16 = 0;
 };
 
-// Decode attention of one query token over a sequence's paged bf16 KV (the cache layout of
-// paged_attention.h), for heads [head_begin, head_end): logical block b lives in physical block
-// block_table[b]; head h's K tile ([D][block_size]) of physical block p starts at
-// kv + p * block_stride + h * block_size * D (elements), its V tile ([block_size][D]) v_offset
-// elements further.
-struct DecodeAttentionArgs {
-  const float* q = nullptr;  // [H * D]
-  float* out = nullptr;      // [H * D]; heads [head_begin, head_end) are written
+// One layer of a sequence's paged bf16 KV cache (the layout of paged_attention.h), as the
+// attention kernels read it: logical block b lives in physical block block_table[b]; head h's K
+// tile ([D][block_size]) of physical block p starts at kv + p * block_stride + h * block_size * D
+// (elements), its V tile ([block_size][D]) v_offset elements further.
+struct Bf16PagedKv {
   const uint16_t* kv = nullptr;
   size_t block_stride = 0, v_offset = 0;
   const int32_t* block_table = nullptr;
-  int context = 0, head_dim = 0, block_size = 0, head_begin = 0, head_end = 0;
+  int head_dim = 0, block_size = 0;
+  const uint16_t* k_tile(int block, int head) const {
+    return kv + static_cast<size_t>(block_table[block]) * block_stride +
+           static_cast<size_t>(head) * block_size * head_dim;
+  }
+};
+
+// Decode attention of one query token at position context - 1 over heads [head_begin, head_end).
+struct DecodeAttentionArgs {
+  Bf16PagedKv cache;
+  const float* q = nullptr;  // [H * D]
+  float* out = nullptr;      // [H * D]; heads [head_begin, head_end) are written
+  int context = 0, head_begin = 0, head_end = 0;
   float scale = 1.0f;
   float* scratch = nullptr;  // decode_attention_scratch_floats(head_end - head_begin, head_dim) floats
 };
@@ -113,19 +122,16 @@ inline size_t decode_attention_scratch_floats(int heads, int head_dim) {
   return static_cast<size_t>(heads) * (2 + 9 * static_cast<size_t>(head_dim)) + 16;
 }
 
-// Causal attention of one head for `count` consecutive query tokens of one sequence at positions
-// [start_pos, start_pos + count) (a prompt chunk), whose K/V are already in the cache (layout as
-// in DecodeAttentionArgs); query row r's head slice at q + r * ldq + head * D, its output at
-// out + r * ldo + head * D.
+// Causal attention of one head for `count` consecutive query tokens at positions
+// [start_pos, start_pos + count) (a prompt chunk), whose K/V are already in the cache; query row
+// r's head slice at q + r * ldq + head * D, its output at out + r * ldo + head * D.
 struct PrefillAttentionArgs {
+  Bf16PagedKv cache;
   const float* q = nullptr;
   size_t ldq = 0;
   float* out = nullptr;
   size_t ldo = 0;
-  const uint16_t* kv = nullptr;
-  size_t block_stride = 0, v_offset = 0;
-  const int32_t* block_table = nullptr;
-  int start_pos = 0, count = 0, head = 0, num_heads = 0, head_dim = 0, block_size = 0;
+  int start_pos = 0, count = 0, head = 0;
   float scale = 1.0f;
   float* scratch = nullptr;  // prefill_attention_scratch_floats(head_dim) floats
 };
@@ -197,6 +203,9 @@ const Kernels* avx512_kernels_impl(bool bf16);  // defined in cpu_kernels_avx512
 // for output rows [row0, row0 + rows) and columns [col0, col0 + cols), cols a multiple of 16.
 void store_block_avx512(const GemmArgs& a, int row0, int rows, int col0, int cols, const float* c, int ldc);
 const Kernels* amx_kernels_impl();  // defined in cpu_kernels_amx.cpp
+// Defined in cpu_kernels_attention_avx512.cpp.
+bool decode_attention_bf16_avx512(const DecodeAttentionArgs& args);
+bool prefill_attention_bf16_avx512(const PrefillAttentionArgs& args);
 }  // namespace detail
 
 }  // namespace llmbench::engine::cpu

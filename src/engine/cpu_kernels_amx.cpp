@@ -23,6 +23,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")
 
+#include "engine/avx512_math.h"
+
 namespace llmbench::engine::cpu {
 namespace {
 
@@ -50,10 +52,9 @@ void configure_tiles(int m) {
 // kLocality: 3 (prefetcht0) for what the tiles read next, 1 (prefetcht2: to L2, not L1, where it
 // would push out the current group) for the next group. On the 16-core Xeon a 32-sequence step took
 // 6.1 ms twice with the next group prefetched to L2, and 6.2-8.7 ms with it to L2 by prefetcht1 or
-// not prefetched at all. The prefetch is an asm statement: GCC 12 deleted this loop as one without
-// side effects when its body was __builtin_prefetch (all of it at -O2, the prefetcht0 ones at -O3),
-// so those builds had no first-group prefetch; restoring it measured the same (9.16x and 10.74x
-// against 9.35x and 9.36x through HTTP).
+// not prefetched at all (builds in which GCC had also deleted the first group's prefetcht0, see
+// prefetch_t0; restoring that measured the same: 9.16x and 10.74x against 9.35x and 9.36x through
+// HTTP).
 template <int kLocality>
 inline void prefetch_lines(const char* group, size_t stride, int p0, int np, int first, int last) {
   if (first >= last) return;
@@ -62,9 +63,9 @@ inline void prefetch_lines(const char* group, size_t stride, int p0, int np, int
   for (int i = first; i < last; ++i) {
     const char* line = p + static_cast<size_t>(col) * 64;
     if constexpr (kLocality == 3) {
-      asm volatile("prefetcht0 %0" : : "m"(*line));
+      prefetch_t0(line);
     } else {
-      asm volatile("prefetcht2 %0" : : "m"(*line));
+      prefetch_t2(line);
     }
     if (++col == np) {
       col = 0;

@@ -17,14 +17,12 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,fma")
 
+#include "engine/avx512_math.h"
+
 namespace llmbench::engine::cpu {
 namespace {
 
 constexpr int kMaxRows = 6;
-
-inline __mmask16 column_mask(int valid) {
-  return valid >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << valid) - 1u);
-}
 
 // Spreads the prefetch of `lines` cache lines from `pf` over `iterations` loop iterations, so that
 // while a weight group is reused from L2 by its later row tiles, the next group streams in from
@@ -36,7 +34,7 @@ struct SpreadPrefetch {
   inline void step() {
     acc += lines;
     while (acc >= iterations && next < lines) {
-      _mm_prefetch(pf + static_cast<size_t>(next) * 64, _MM_HINT_T0);
+      prefetch_t0(pf + static_cast<size_t>(next) * 64);
       ++next;
       acc -= iterations;
     }
@@ -100,7 +98,7 @@ void tile_f32(const GemmArgs& a, int row0, int g, int p0, const char* pf, int pf
   for (int k = 0; k < k_pad; ++k) {
     spread.step();
     const float* wk = wg + static_cast<size_t>(k) * stride;
-    _mm_prefetch(reinterpret_cast<const char*>(wk + 16 * stride), _MM_HINT_T0);
+    prefetch_t0(wk + 16 * stride);
     __m512 wv[NP];
     for (int j = 0; j < NP; ++j) wv[j] = _mm512_load_ps(wk + j * 16);
     for (int i = 0; i < MR; ++i) {
@@ -127,7 +125,7 @@ __attribute__((target("avx512bf16"))) void tile_bf16(const GemmArgs& a, int row0
   for (int kk = 0; kk < k_pairs; ++kk) {
     spread.step();
     const uint16_t* wk = wg + static_cast<size_t>(kk) * stride;
-    _mm_prefetch(reinterpret_cast<const char*>(wk + 16 * stride), _MM_HINT_T0);
+    prefetch_t0(wk + 16 * stride);
     __m512bh wv[NP];
     for (int j = 0; j < NP; ++j) wv[j] = (__m512bh)_mm512_load_si512(wk + j * 32);
     for (int i = 0; i < MR; ++i) {
@@ -261,23 +259,6 @@ void gemm_bf16_avx512bf16(const GemmArgs& a) {
 }
 void gemm_bf16_avx512_widen(const GemmArgs& a) {
   gemm<Variant::kBf16Widen>(a);
-}
-
-// exp(x) for x in [-87, 88]: 2^n * p(r), r = x - n ln2, degree-6 polynomial (rel. error ~2e-7).
-inline __m512 exp_ps(__m512 x) {
-  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f)), _mm512_set1_ps(-87.3365447504f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
 }
 
 // Loads 16 (or the first `m`) K or V elements as fp32: floats as they are, bf16 widened exactly.
@@ -417,288 +398,6 @@ float exp_weights_avx512(const float* x, int n, float max, float inv_t, float* o
   return _mm512_reduce_add_ps(sum);
 }
 
-// The even (low) and odd (high) bf16 elements of 32 pairs, as fp32.
-inline __m512 even(__m512i pairs) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
-}
-inline __m512 odd(__m512i pairs) {
-  return _mm512_castsi512_ps(_mm512_and_si512(pairs, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
-}
-
-// Decode attention over a bf16 cache with 16-token blocks, head_dim D (a multiple of 32).
-// Widening bf16 to fp32 without crossing 128-bit lanes: a 64-byte load holds 16 pairs; shifting
-// each 32-bit lane left by 16 gives the even elements as fp32, masking off its low half the odd
-// ones. So K tile rows 2i and 2i+1 (16 keys each) meet the query as [q[2i] x8 | q[2i+1] x8]
-// (prepared once per head in scratch), giving even and odd keys in separate sums that one
-// permute interleaves; and a V row's dims come out as [even | odd] per 32 dims, the layout the
-// output accumulates in until the end, where it is interleaved back. Per block and head: the 16
-// scores, the online-softmax update (running max, sum, accumulated output rescaled when the max
-// rises), then p V with even and odd keys in separate accumulators. Blocks sit at unrelated
-// addresses, so while head i of a block computes, head i's K and V tiles of the next block are
-// prefetched: without that the kernel alone took 4.9-5.1 ms per 32-sequence, 12-layer step on the
-// 2-core Zen 5 against 3.8-3.9 ms with it, and 7.8-8.1 against 7.2-7.4 ms on the 16-core Xeon (64
-// sequences of 256 tokens, more KV than its L3).
-template <int D>
-void decode_attention_bf16_blocks16(const DecodeAttentionArgs& a) {
-  constexpr int kBlock = 16;
-  constexpr int kPairs = D / 2;    // pairs of K tile rows
-  constexpr int kChunks = D / 32;  // 64-byte chunks of a V row
-  const int heads = a.head_end - a.head_begin;
-  float* running_max = a.scratch;
-  float* running_sum = a.scratch + heads;
-  float* acc = a.scratch + 2 * heads;                // [heads][D], [even | odd] per 32 dims
-  float* qq = acc + static_cast<size_t>(heads) * D;  // [heads][kPairs][16]
-  for (int i = 0; i < heads; ++i) {
-    const float* qh = a.q + static_cast<size_t>(a.head_begin + i) * D;
-    for (int p = 0; p < kPairs; ++p) {
-      const __m512 pair = _mm512_insertf32x8(_mm512_set1_ps(qh[2 * p]), _mm256_set1_ps(qh[2 * p + 1]), 1);
-      _mm512_storeu_ps(qq + (static_cast<size_t>(i) * kPairs + p) * 16, pair);
-    }
-  }
-  const __m512i interleave = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  const size_t tile = static_cast<size_t>(kBlock) * D;  // elements of one head's K (or V) tile
-  const int num_blocks = (a.context + kBlock - 1) / kBlock;
-  for (int b = 0; b < num_blocks; ++b) {
-    const int n = std::min(kBlock, a.context - b * kBlock);
-    const __mmask16 live = column_mask(n);
-    const uint16_t* k_run = a.kv + static_cast<size_t>(a.block_table[b]) * a.block_stride + a.head_begin * tile;
-    const char* next_k = nullptr;
-    if (b + 1 < num_blocks) {
-      next_k = reinterpret_cast<const char*>(a.kv + static_cast<size_t>(a.block_table[b + 1]) * a.block_stride +
-                                             a.head_begin * tile);
-    }
-    for (int i = 0; i < heads; ++i) {
-      if (next_k != nullptr) {
-        const char* k_next = next_k + static_cast<size_t>(i) * tile * 2;
-        const char* v_next = k_next + a.v_offset * 2;
-        for (size_t off = 0; off < tile * 2; off += 64) {
-          _mm_prefetch(k_next + off, _MM_HINT_T0);
-          _mm_prefetch(v_next + off, _MM_HINT_T0);
-        }
-      }
-      const uint16_t* k_t = k_run + i * tile;
-      const uint16_t* v = k_t + a.v_offset;
-      const float* qh = qq + static_cast<size_t>(i) * kPairs * 16;
-      __m512 se[4], so[4];
-      for (int u = 0; u < 4; ++u) se[u] = so[u] = _mm512_setzero_ps();
-      for (int p = 0; p < kPairs; p += 4) {
-        for (int u = 0; u < 4; ++u) {
-          const __m512i rows = _mm512_loadu_si512(k_t + (p + u) * 32);
-          const __m512 qv = _mm512_loadu_ps(qh + (p + u) * 16);
-          se[u] = _mm512_fmadd_ps(qv, even(rows), se[u]);
-          so[u] = _mm512_fmadd_ps(qv, odd(rows), so[u]);
-        }
-      }
-      const __m512 e = _mm512_add_ps(_mm512_add_ps(se[0], se[1]), _mm512_add_ps(se[2], se[3]));
-      const __m512 o = _mm512_add_ps(_mm512_add_ps(so[0], so[1]), _mm512_add_ps(so[2], so[3]));
-      // Lanes 0-7 hold keys 0, 2, .., 14 over even d, lanes 8-15 the same keys over odd d.
-      const __m256 e8 = _mm256_add_ps(_mm512_castps512_ps256(e), _mm512_extractf32x8_ps(e, 1));
-      const __m256 o8 = _mm256_add_ps(_mm512_castps512_ps256(o), _mm512_extractf32x8_ps(o, 1));
-      __m512 s = _mm512_permutex2var_ps(_mm512_castps256_ps512(e8), interleave, _mm512_castps256_ps512(o8));
-      s = _mm512_mask_mul_ps(_mm512_set1_ps(-__builtin_inff()), live, s, _mm512_set1_ps(a.scale));
-      const float block_max = _mm512_reduce_max_ps(s);
-      float* acc_h = acc + static_cast<size_t>(i) * D;
-      __m512 out_even[2 * kChunks], out_odd[2 * kChunks];  // even keys accumulate in the first
-      for (int c = 0; c < 2 * kChunks; ++c) out_odd[c] = _mm512_setzero_ps();
-      if (b == 0) {
-        running_max[i] = block_max;
-        running_sum[i] = 0.0f;
-        for (int c = 0; c < 2 * kChunks; ++c) out_even[c] = _mm512_setzero_ps();
-      } else {
-        __m512 rescale = _mm512_set1_ps(1.0f);
-        if (block_max > running_max[i]) {
-          rescale = exp_ps(_mm512_set1_ps(running_max[i] - block_max));
-          running_sum[i] *= _mm512_cvtss_f32(rescale);
-          running_max[i] = block_max;
-        }
-        for (int c = 0; c < 2 * kChunks; ++c) out_even[c] = _mm512_mul_ps(_mm512_loadu_ps(acc_h + 16 * c), rescale);
-      }
-      const __m512 w = _mm512_maskz_mov_ps(live, exp_ps(_mm512_sub_ps(s, _mm512_set1_ps(running_max[i]))));
-      running_sum[i] += _mm512_reduce_add_ps(w);
-      alignas(64) float wj[kBlock];
-      _mm512_store_ps(wj, w);
-      int j = 0;
-      for (; j + 2 <= n; j += 2) {
-        const __m512 w0 = _mm512_set1_ps(wj[j]), w1 = _mm512_set1_ps(wj[j + 1]);
-        const uint16_t* v0 = v + static_cast<size_t>(j) * D;
-        for (int c = 0; c < kChunks; ++c) {
-          const __m512i x0 = _mm512_loadu_si512(v0 + 32 * c), x1 = _mm512_loadu_si512(v0 + D + 32 * c);
-          out_even[2 * c] = _mm512_fmadd_ps(w0, even(x0), out_even[2 * c]);
-          out_even[2 * c + 1] = _mm512_fmadd_ps(w0, odd(x0), out_even[2 * c + 1]);
-          out_odd[2 * c] = _mm512_fmadd_ps(w1, even(x1), out_odd[2 * c]);
-          out_odd[2 * c + 1] = _mm512_fmadd_ps(w1, odd(x1), out_odd[2 * c + 1]);
-        }
-      }
-      if (j < n) {
-        const __m512 w0 = _mm512_set1_ps(wj[j]);
-        const uint16_t* v0 = v + static_cast<size_t>(j) * D;
-        for (int c = 0; c < kChunks; ++c) {
-          const __m512i x0 = _mm512_loadu_si512(v0 + 32 * c);
-          out_even[2 * c] = _mm512_fmadd_ps(w0, even(x0), out_even[2 * c]);
-          out_even[2 * c + 1] = _mm512_fmadd_ps(w0, odd(x0), out_even[2 * c + 1]);
-        }
-      }
-      for (int c = 0; c < 2 * kChunks; ++c) _mm512_storeu_ps(acc_h + 16 * c, _mm512_add_ps(out_even[c], out_odd[c]));
-    }
-  }
-  // out = acc / sum, with each 32 dims' [even | odd] halves interleaved back.
-  const __m512i low_dims = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  const __m512i high_dims = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
-  for (int i = 0; i < heads; ++i) {
-    const __m512 inv = _mm512_set1_ps(1.0f / running_sum[i]);
-    const float* acc_h = acc + static_cast<size_t>(i) * D;
-    float* out_h = a.out + static_cast<size_t>(a.head_begin + i) * D;
-    for (int c = 0; c < kChunks; ++c) {
-      const __m512 ev = _mm512_mul_ps(_mm512_loadu_ps(acc_h + 32 * c), inv);
-      const __m512 od = _mm512_mul_ps(_mm512_loadu_ps(acc_h + 32 * c + 16), inv);
-      _mm512_storeu_ps(out_h + 32 * c, _mm512_permutex2var_ps(ev, low_dims, od));
-      _mm512_storeu_ps(out_h + 32 * c + 16, _mm512_permutex2var_ps(ev, high_dims, od));
-    }
-  }
-}
-
-bool decode_attention_bf16_avx512(const DecodeAttentionArgs& a) {
-  if (a.block_size != 16) return false;
-  switch (a.head_dim) {
-    case 32:
-      decode_attention_bf16_blocks16<32>(a);
-      return true;
-    case 64:
-      decode_attention_bf16_blocks16<64>(a);
-      return true;
-    case 128:
-      decode_attention_bf16_blocks16<128>(a);
-      return true;
-    default:
-      return false;
-  }
-}
-
-// A prompt chunk's causal attention for one head over a bf16 cache with 16-token blocks, head_dim
-// D (32 or 64), the decode kernel's arithmetic for kRows query rows at once: each K tile row pair
-// loaded and widened once serves the kRows queries (8 FMAs per load instead of 2), and each V row
-// the kRows outputs, whose accumulators stay in registers for the whole walk. Row r of a tile sees
-// the keys up to its own position; a block beyond it contributes nothing to that row.
-template <int D>
-void prefill_attention_bf16_blocks16(const PrefillAttentionArgs& a) {
-  constexpr int kBlock = 16, kRows = 4;
-  constexpr int kPairs = D / 2;
-  constexpr int kChunks = D / 32;
-  constexpr int kAcc = 2 * kChunks;  // accumulators per row: [even | odd] per 32 dims
-  float* qq = a.scratch;             // [kRows][kPairs][16]
-  float* weights = a.scratch + static_cast<size_t>(kRows) * kPairs * 16;  // [kRows][16]
-  const __m512i interleave = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  const __m512i low_dims = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  const __m512i high_dims = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
-  const size_t tile = static_cast<size_t>(kBlock) * D;
-  for (int i0 = 0; i0 < a.count; i0 += kRows) {
-    const int rows = std::min(kRows, a.count - i0);
-    int position[kRows];
-    for (int r = 0; r < kRows; ++r) {
-      const int row = i0 + std::min(r, rows - 1);  // a short last tile repeats its last row
-      position[r] = a.start_pos + row;
-      const float* qh = a.q + static_cast<size_t>(row) * a.ldq + static_cast<size_t>(a.head) * D;
-      for (int p = 0; p < kPairs; ++p) {
-        const __m512 pair = _mm512_insertf32x8(_mm512_set1_ps(qh[2 * p]), _mm256_set1_ps(qh[2 * p + 1]), 1);
-        _mm512_storeu_ps(qq + (static_cast<size_t>(r) * kPairs + p) * 16, pair);
-      }
-    }
-    float running_max[kRows], running_sum[kRows];
-    __m512 acc[kRows][kAcc];
-    for (int r = 0; r < kRows; ++r) {
-      running_max[r] = -__builtin_inff();
-      running_sum[r] = 0.0f;
-      for (int c = 0; c < kAcc; ++c) acc[r][c] = _mm512_setzero_ps();
-    }
-    const int num_blocks = position[kRows - 1] / kBlock + 1;
-    for (int b = 0; b < num_blocks; ++b) {
-      const uint16_t* k_t =
-          a.kv + static_cast<size_t>(a.block_table[b]) * a.block_stride + static_cast<size_t>(a.head) * tile;
-      const uint16_t* v = k_t + a.v_offset;
-      if (b + 1 < num_blocks) {
-        const char* k_next = reinterpret_cast<const char*>(
-            a.kv + static_cast<size_t>(a.block_table[b + 1]) * a.block_stride + static_cast<size_t>(a.head) * tile);
-        for (size_t off = 0; off < tile * 2; off += 64) {
-          _mm_prefetch(k_next + off, _MM_HINT_T0);
-          _mm_prefetch(k_next + a.v_offset * 2 + off, _MM_HINT_T0);
-        }
-      }
-      __m512 se[kRows], so[kRows];
-      for (int r = 0; r < kRows; ++r) se[r] = so[r] = _mm512_setzero_ps();
-      for (int p = 0; p < kPairs; ++p) {
-        const __m512i pairs = _mm512_loadu_si512(k_t + p * 32);
-        const __m512 e = even(pairs), o = odd(pairs);
-        for (int r = 0; r < kRows; ++r) {
-          const __m512 qv = _mm512_loadu_ps(qq + (static_cast<size_t>(r) * kPairs + p) * 16);
-          se[r] = _mm512_fmadd_ps(qv, e, se[r]);
-          so[r] = _mm512_fmadd_ps(qv, o, so[r]);
-        }
-      }
-      int max_n = 0;
-      for (int r = 0; r < kRows; ++r) {
-        const int n = std::clamp(position[r] - b * kBlock + 1, 0, kBlock);
-        max_n = std::max(max_n, n);
-        if (n == 0) {
-          _mm512_storeu_ps(weights + 16 * r, _mm512_setzero_ps());
-          continue;
-        }
-        const __mmask16 live = column_mask(n);
-        const __m256 e8 = _mm256_add_ps(_mm512_castps512_ps256(se[r]), _mm512_extractf32x8_ps(se[r], 1));
-        const __m256 o8 = _mm256_add_ps(_mm512_castps512_ps256(so[r]), _mm512_extractf32x8_ps(so[r], 1));
-        __m512 s = _mm512_permutex2var_ps(_mm512_castps256_ps512(e8), interleave, _mm512_castps256_ps512(o8));
-        s = _mm512_mask_mul_ps(_mm512_set1_ps(-__builtin_inff()), live, s, _mm512_set1_ps(a.scale));
-        const float block_max = _mm512_reduce_max_ps(s);
-        if (block_max > running_max[r]) {
-          const __m512 rescale = exp_ps(_mm512_set1_ps(running_max[r] - block_max));  // 0 on the first block
-          running_sum[r] *= _mm512_cvtss_f32(rescale);
-          for (int c = 0; c < kAcc; ++c) acc[r][c] = _mm512_mul_ps(acc[r][c], rescale);
-          running_max[r] = block_max;
-        }
-        const __m512 w = _mm512_maskz_mov_ps(live, exp_ps(_mm512_sub_ps(s, _mm512_set1_ps(running_max[r]))));
-        running_sum[r] += _mm512_reduce_add_ps(w);
-        _mm512_storeu_ps(weights + 16 * r, w);
-      }
-      for (int j = 0; j < max_n; ++j) {
-        const uint16_t* vj = v + static_cast<size_t>(j) * D;
-        __m512 dims[kAcc];
-        for (int c = 0; c < kChunks; ++c) {
-          const __m512i x = _mm512_loadu_si512(vj + 32 * c);
-          dims[2 * c] = even(x);
-          dims[2 * c + 1] = odd(x);
-        }
-        for (int r = 0; r < kRows; ++r) {
-          const __m512 wv = _mm512_set1_ps(weights[16 * r + j]);
-          for (int c = 0; c < kAcc; ++c) acc[r][c] = _mm512_fmadd_ps(wv, dims[c], acc[r][c]);
-        }
-      }
-    }
-    for (int r = 0; r < rows; ++r) {
-      const __m512 inv = _mm512_set1_ps(1.0f / running_sum[r]);
-      float* out = a.out + static_cast<size_t>(i0 + r) * a.ldo + static_cast<size_t>(a.head) * D;
-      for (int c = 0; c < kChunks; ++c) {
-        const __m512 ev = _mm512_mul_ps(acc[r][2 * c], inv);
-        const __m512 od = _mm512_mul_ps(acc[r][2 * c + 1], inv);
-        _mm512_storeu_ps(out + 32 * c, _mm512_permutex2var_ps(ev, low_dims, od));
-        _mm512_storeu_ps(out + 32 * c + 16, _mm512_permutex2var_ps(ev, high_dims, od));
-      }
-    }
-  }
-}
-
-bool prefill_attention_bf16_avx512(const PrefillAttentionArgs& a) {
-  if (a.block_size != 16) return false;
-  switch (a.head_dim) {
-    case 32:
-      prefill_attention_bf16_blocks16<32>(a);
-      return true;
-    case 64:
-      prefill_attention_bf16_blocks16<64>(a);
-      return true;
-    default:
-      return false;
-  }
-}
-
 inline __m512 gelu_tanh_ps(__m512 v) {
   // tanh(u) = 1 - 2 / (exp(2u) + 1); gelu = 0.5 v (1 + tanh(u)) = v - v / (exp(2u) + 1)
   const __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f),
@@ -816,11 +515,22 @@ void store_block_avx512(const GemmArgs& a, int row0, int rows, int col0, int col
 }
 
 const Kernels* avx512_kernels_impl(bool bf16) {
-  static const Kernels with_bf16{
-      "avx512+bf16",        gemm_f32_avx512,       gemm_bf16_avx512bf16,         qk_scores_avx512,
-      pv_accumulate_avx512, qk_scores_bf16_avx512, pv_accumulate_bf16_avx512,    softmax_avx512,
-      gelu_tanh_avx512,     stream_sum_avx512,     exp_weights_avx512,           pack_bf16_avx512bf16,
-      layer_norm_avx512,    argmax_avx512,         decode_attention_bf16_avx512, prefill_attention_bf16_avx512};
+  static const Kernels with_bf16{"avx512+bf16",
+                                 gemm_f32_avx512,
+                                 gemm_bf16_avx512bf16,
+                                 qk_scores_avx512,
+                                 pv_accumulate_avx512,
+                                 qk_scores_bf16_avx512,
+                                 pv_accumulate_bf16_avx512,
+                                 softmax_avx512,
+                                 gelu_tanh_avx512,
+                                 stream_sum_avx512,
+                                 exp_weights_avx512,
+                                 pack_bf16_avx512bf16,
+                                 layer_norm_avx512,
+                                 argmax_avx512,
+                                 detail::decode_attention_bf16_avx512,
+                                 detail::prefill_attention_bf16_avx512};
   static const Kernels without_bf16{"avx512",
                                     gemm_f32_avx512,
                                     gemm_bf16_avx512_widen,
@@ -835,8 +545,8 @@ const Kernels* avx512_kernels_impl(bool bf16) {
                                     pack_activations_bf16,
                                     layer_norm_avx512,
                                     argmax_avx512,
-                                    decode_attention_bf16_avx512,
-                                    prefill_attention_bf16_avx512};
+                                    detail::decode_attention_bf16_avx512,
+                                    detail::prefill_attention_bf16_avx512};
   return bf16 ? &with_bf16 : &without_bf16;
 }
 }  // namespace detail

@@ -63,6 +63,17 @@ void PagedKvCache::write(const cpu::Kernels& kernels, int layer, const float* qk
   }
 }
 
+cpu::Bf16PagedKv PagedKvCache::bf16_view(int layer, std::span<const int32_t> block_table) const {
+  cpu::Bf16PagedKv view;
+  view.kv = static_cast<const uint16_t*>(k(layer, 0, 0));
+  view.block_stride = index(0, 1, 0, 0);  // elements from one physical block to the next
+  view.v_offset = index(0, 0, 1, 0);      // from a block's K tiles to its V tiles
+  view.block_table = block_table.data();
+  view.head_dim = head_dim_;
+  view.block_size = block_size_;
+  return view;
+}
+
 namespace {
 
 // Asks for a K or V tile (block_size * head_dim floats, contiguous) ahead of its use: tiles of
@@ -83,20 +94,14 @@ void paged_attention_head(const cpu::Kernels& kernels, const PagedKvCache& cache
   const bool bf16 = cache.dtype() == DType::kBFloat16;
   if (bf16 && kernels.prefill_attention_bf16 != nullptr) {
     cpu::PrefillAttentionArgs args;
+    args.cache = cache.bf16_view(layer, block_table);
     args.q = q;
     args.ldq = ldq;
     args.out = out;
     args.ldo = ldo;
-    args.kv = static_cast<const uint16_t*>(cache.k(layer, 0, 0));
-    args.block_stride = static_cast<size_t>(2) * cache.num_heads() * bs * head_dim;
-    args.v_offset = static_cast<size_t>(cache.num_heads()) * bs * head_dim;
-    args.block_table = block_table.data();
     args.start_pos = start_pos;
     args.count = count;
     args.head = head;
-    args.num_heads = cache.num_heads();
-    args.head_dim = head_dim;
-    args.block_size = bs;
     args.scale = scale;
     args.scratch = scores;
     if (kernels.prefill_attention_bf16(args)) return;
@@ -147,15 +152,10 @@ void paged_attention_decode(const cpu::Kernels& kernels, const PagedKvCache& cac
   const bool bf16 = cache.dtype() == DType::kBFloat16;
   if (bf16 && kernels.decode_attention_bf16 != nullptr) {
     cpu::DecodeAttentionArgs args;
+    args.cache = cache.bf16_view(layer, block_table);
     args.q = q;
     args.out = out;
-    args.kv = static_cast<const uint16_t*>(cache.k(layer, 0, 0));
-    args.block_stride = static_cast<size_t>(2) * cache.num_heads() * bs * hd;
-    args.v_offset = static_cast<size_t>(cache.num_heads()) * bs * hd;
-    args.block_table = block_table.data();
     args.context = context;
-    args.head_dim = hd;
-    args.block_size = bs;
     args.head_begin = head_begin;
     args.head_end = head_end;
     args.scale = scale;

@@ -48,6 +48,8 @@ class PagedKvCache {
              std::span<const int32_t> block_table, int head_begin = 0, int head_end = -1);
   int num_heads() const { return num_heads_; }
   int head_dim() const { return head_dim_; }
+  // One layer of a bf16 cache through a sequence's block table, for the attention kernels.
+  cpu::Bf16PagedKv bf16_view(int layer, std::span<const int32_t> block_table) const;
 
  private:
   size_t index(int layer, int block, int kv, int head) const {

@@ -159,11 +159,11 @@ TEST(PagedAttentionKernel, FusedBf16DecodeMatchesComposedAndNaive) {
   }
   // Shapes it does not take are left to the composed path.
   cpu::DecodeAttentionArgs other;
-  other.block_size = 8;
-  other.head_dim = 64;
+  other.cache.block_size = 8;
+  other.cache.head_dim = 64;
   EXPECT_FALSE(fast->decode_attention_bf16(other));
-  other.block_size = 16;
-  other.head_dim = 80;
+  other.cache.block_size = 16;
+  other.cache.head_dim = 80;
   EXPECT_FALSE(fast->decode_attention_bf16(other));
 }
 
@@ -230,8 +230,8 @@ TEST(PagedAttentionKernel, FusedBf16PrefillMatchesComposedAndNaive) {
     }
   }
   cpu::PrefillAttentionArgs other;
-  other.block_size = 16;
-  other.head_dim = 128;
+  other.cache.block_size = 16;
+  other.cache.head_dim = 128;
   EXPECT_FALSE(fast->prefill_attention_bf16(other));
 }
 
