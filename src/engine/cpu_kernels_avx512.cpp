@@ -34,7 +34,7 @@ struct SpreadPrefetch {
   inline void step() {
     acc += lines;
     while (acc >= iterations && next < lines) {
-      prefetch_t0(pf + static_cast<size_t>(next) * 64);
+      _mm_prefetch(pf + static_cast<size_t>(next) * 64, _MM_HINT_T0);
       ++next;
       acc -= iterations;
     }
@@ -98,7 +98,7 @@ void tile_f32(const GemmArgs& a, int row0, int g, int p0, const char* pf, int pf
   for (int k = 0; k < k_pad; ++k) {
     spread.step();
     const float* wk = wg + static_cast<size_t>(k) * stride;
-    prefetch_t0(wk + 16 * stride);
+    _mm_prefetch(reinterpret_cast<const char*>(wk + 16 * stride), _MM_HINT_T0);
     __m512 wv[NP];
     for (int j = 0; j < NP; ++j) wv[j] = _mm512_load_ps(wk + j * 16);
     for (int i = 0; i < MR; ++i) {
@@ -125,7 +125,7 @@ __attribute__((target("avx512bf16"))) void tile_bf16(const GemmArgs& a, int row0
   for (int kk = 0; kk < k_pairs; ++kk) {
     spread.step();
     const uint16_t* wk = wg + static_cast<size_t>(kk) * stride;
-    prefetch_t0(wk + 16 * stride);
+    _mm_prefetch(reinterpret_cast<const char*>(wk + 16 * stride), _MM_HINT_T0);
     __m512bh wv[NP];
     for (int j = 0; j < NP; ++j) wv[j] = (__m512bh)_mm512_load_si512(wk + j * 32);
     for (int i = 0; i < MR; ++i) {
