@@ -22,6 +22,16 @@ constexpr int kBuckets = 2048;
 constexpr double kBucketsPerUnit = 64.0;
 constexpr size_t kMaxBoundaryTokens = 4096;  // more in the nucleus' last bucket: use the quickselect
 
+// Token order for top-k and top-p: higher logit first, ties by lower id.
+struct MoreLikely {
+  std::span<const float> logits;
+  bool operator()(int32_t a, int32_t b) const {
+    const float la = logits[static_cast<size_t>(a)];
+    const float lb = logits[static_cast<size_t>(b)];
+    return la > lb || (la == lb && a < b);
+  }
+};
+
 }  // namespace
 
 double uniform_01(SamplerRng& rng) {
@@ -76,13 +86,10 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, s
 
   // Candidates: every token still allowed, or with top-k only the k best (by logit, ties by lower id),
   // found in one pass with a small heap whose top is the worst kept token.
-  const auto by_logit = [&](int32_t a, int32_t b) {
-    const float la = logits[static_cast<size_t>(a)];
-    const float lb = logits[static_cast<size_t>(b)];
-    return la > lb || (la == lb && a < b);
-  };
+  const MoreLikely by_logit{logits};
   candidates_.clear();
   double total = 0.0;
+  bool nucleus_found = false;  // by the histogram: candidates_ is the nucleus and total its weight
   if (params.top_k > 0) {
     const size_t k = static_cast<size_t>(params.top_k);
     for (int32_t i = 0; i < vocab; ++i) {
@@ -105,16 +112,17 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, s
     }
   } else {
     total = cpu::best_kernels().exp_weights(logits.data(), vocab, max_logit, static_cast<float>(inv_t), probs_.data());
-    int32_t token = 0;
-    if (nucleus && sample_nucleus_by_buckets(logits, max_logit, inv_t, total, params.top_p, rng, &token)) return token;
-    for (int32_t i = 0; i < vocab; ++i) {
-      if (logits[static_cast<size_t>(i)] > kNegInf) candidates_.push_back(i);  // false for -inf and NaN
+    nucleus_found = nucleus && nucleus_by_buckets(logits, max_logit, inv_t, params.top_p, total);
+    if (!nucleus_found) {
+      for (int32_t i = 0; i < vocab; ++i) {
+        if (logits[static_cast<size_t>(i)] > kNegInf) candidates_.push_back(i);  // false for -inf and NaN
+      }
     }
   }
   const auto at = [&](size_t i) { return candidates_.begin() + static_cast<std::ptrdiff_t>(i); };
 
   size_t keep = candidates_.size();
-  if (nucleus && candidates_.size() > 1) {
+  if (nucleus && !nucleus_found && candidates_.size() > 1) {
     // The nucleus: the smallest k such that the k most likely tokens hold top_p of the mass. A
     // quickselect on mass finds it in expected O(V) without sorting. Invariant: candidates [0, lo)
     // are the top lo tokens (mass `above`), [lo, hi) the next ones in any order, and lo < k <= hi.
@@ -156,8 +164,8 @@ int32_t Sampler::sample(std::span<float> logits, const SamplingParams& params, s
 // whole and only that bucket's tokens are sorted (by logit, then id) to find where it ends. The
 // kept set is the same as the quickselect's: the fewest most likely tokens whose weight reaches
 // top_p of the total.
-bool Sampler::sample_nucleus_by_buckets(std::span<const float> logits, float max_logit, double inv_t, double total,
-                                        double top_p, SamplerRng& rng, int32_t* token) {
+bool Sampler::nucleus_by_buckets(std::span<const float> logits, float max_logit, double inv_t, double top_p,
+                                 double& total) {
   const size_t vocab = logits.size();
   bucket_of_.resize(vocab);
   bucket_mass_.assign(kBuckets, 0.0);
@@ -188,30 +196,20 @@ bool Sampler::sample_nucleus_by_buckets(std::span<const float> logits, float max
       candidates_.push_back(static_cast<int32_t>(i));
     } else if (b == boundary) {
       boundary_.push_back(static_cast<int32_t>(i));
-      if (boundary_.size() > kMaxBoundaryTokens) return false;
+      if (boundary_.size() > kMaxBoundaryTokens) {  // too crowded to sort: the quickselect starts afresh
+        candidates_.clear();
+        return false;
+      }
     }
   }
-  std::sort(boundary_.begin(), boundary_.end(), [&](int32_t a, int32_t b) {
-    const float la = logits[static_cast<size_t>(a)];
-    const float lb = logits[static_cast<size_t>(b)];
-    return la > lb || (la == lb && a < b);
-  });
+  std::sort(boundary_.begin(), boundary_.end(), MoreLikely{logits});
   double kept = above;
   for (int32_t id : boundary_) {
     candidates_.push_back(id);
     kept += probs_[static_cast<size_t>(id)];
     if (kept >= target) break;
   }
-  const double u = uniform_01(rng) * kept;
-  double cumulative = 0.0;
-  for (int32_t id : candidates_) {
-    cumulative += probs_[static_cast<size_t>(id)];
-    if (u < cumulative) {
-      *token = id;
-      return true;
-    }
-  }
-  *token = candidates_.back();  // rounding at the very top of the range
+  total = kept;
   return true;
 }
 

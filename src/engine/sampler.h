@@ -30,10 +30,11 @@ class Sampler {
                  SamplerRng& rng);
 
  private:
-  // Top-p without top-k, by histogram: see sampler.cpp. False when the nucleus ends where the
-  // histogram cannot resolve it (the far tail, or one very crowded bucket).
-  bool sample_nucleus_by_buckets(std::span<const float> logits, float max_logit, double inv_t, double total,
-                                 double top_p, SamplerRng& rng, int32_t* token);
+  // Top-p without top-k, by histogram (see sampler.cpp), over the weights in probs_ whose sum is
+  // `total`: fills candidates_ with the nucleus and sets `total` to its weight. False, with
+  // candidates_ empty and `total` as it was, where the histogram cannot resolve the nucleus' end
+  // (the far tail, or one very crowded bucket).
+  bool nucleus_by_buckets(std::span<const float> logits, float max_logit, double inv_t, double top_p, double& total);
 
   std::vector<int32_t> candidates_;
   std::vector<int32_t> boundary_;

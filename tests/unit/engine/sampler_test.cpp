@@ -213,6 +213,32 @@ TEST(Sampler, TopPOverManyEqualLogitsKeepsTheLowestIds) {
   EXPECT_LE(counts.rbegin()->first, 5001);
 }
 
+// Ten likely tokens (ids 0-9) above 8000 equal ones, the nucleus ending among the equal ones:
+// their bucket is too crowded to sort, so the histogram path has already kept the ten when it
+// hands over to the quickselect, which must count them once. The nucleus is the ten and the equal
+// tokens up to id 3267 (10 e^5 + 3258 = top_p of 10 e^5 + 8000); the ten hold 31.3% of its mass.
+TEST(Sampler, TopPFallingBackAfterKeepingTheTopTokensCountsThemOnce) {
+  std::vector<float> logits(8010, 0.0f);
+  for (int i = 0; i < 10; ++i) logits[static_cast<size_t>(i)] = 5.0f;
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_p = 0.5f;
+  const int n = 3000;
+  const auto counts = draw(logits, p, n, 9);
+  int top = 0, highest_equal = 0;
+  for (const auto& [id, c] : counts) {
+    if (id < 10) {
+      top += c;
+    } else {
+      highest_equal = std::max(highest_equal, id);
+    }
+  }
+  const double top_mass = 10 * std::exp(5.0);
+  EXPECT_NEAR(static_cast<double>(top) / n, top_mass / (0.5 * (top_mass + 8000)), 0.03);
+  EXPECT_LE(highest_equal, 3268);
+  EXPECT_GT(highest_equal, 3100);
+}
+
 TEST(Sampler, TopKThenTopP) {
   const std::vector<double> probs = {0.4, 0.3, 0.2, 0.1};
   SamplingParams p;
