@@ -82,6 +82,13 @@ struct GemmArgs {
   const PackedMatrix* w = nullptr;
   int group_begin = 0, group_end = 0;
   int panel_begin = 0, panel_end = 1 << 30;
+  // Panels [begin, end) of the whole matrix, and the groups that hold them.
+  void set_panel_window(int begin, int end) {
+    panel_begin = begin;
+    panel_end = end;
+    group_begin = begin / PackedMatrix::kGroupPanels;
+    group_end = (end + PackedMatrix::kGroupPanels - 1) / PackedMatrix::kGroupPanels;
+  }
   const float* bias = nullptr;  // [N] or null
   float* y = nullptr;
   int ldy = 0;

@@ -100,13 +100,14 @@ void gemm_bf16_amx(const GemmArgs& a) {
     // While the first row tile streams these panels from memory (a look-ahead of two k blocks for
     // a task's first group, which nothing prefetched), the next group's are prefetched, spread
     // evenly; later row tiles find them in L2.
-    GroupPanels next_gp;
+    GroupPanels next_gp;  // none: no lines to prefetch
     const char* next = nullptr;
+    size_t next_stride = 0;
     if (g + 1 < a.group_end) {
       next_gp = group_panels_in(a, g + 1);
       next = base + static_cast<size_t>(g + 1) * group_bytes;
+      next_stride = static_cast<size_t>(w.group_panels(g + 1)) * 64;
     }
-    const size_t next_stride = next != nullptr ? static_cast<size_t>(w.group_panels(g + 1)) * 64 : 0;
     const int next_lines = next_gp.count * pairs;
     if (cold) prefetch_lines<3>(wg, w_stride, gp.first, np, 0, std::min(2, k_blocks) * block_lines);
     int next_done = 0;
@@ -126,7 +127,7 @@ void gemm_bf16_amx(const GemmArgs& a) {
           if (cold && kb + 2 < k_blocks)
             prefetch_lines<3>(wg, w_stride, gp.first, np, (kb + 2) * block_lines, (kb + 3) * block_lines);
           const int until = static_cast<int>(static_cast<int64_t>(next_lines) * (kb + 1) / k_blocks);
-          prefetch_lines<1>(next, next_stride, next_gp.first, std::max(1, next_gp.count), next_done, until);
+          prefetch_lines<1>(next, next_stride, next_gp.first, next_gp.count, next_done, until);
           next_done = until;
         }
         const char* wk = wg + static_cast<size_t>(kb) * 16 * w_stride + static_cast<size_t>(gp.first) * 64;

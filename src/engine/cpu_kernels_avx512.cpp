@@ -3,7 +3,6 @@
 // intrinsics and plain loops only, so no inline library function is emitted with AVX-512 code.
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 

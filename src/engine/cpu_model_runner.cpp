@@ -179,10 +179,7 @@ void CpuModelRunner::gemm(const cpu::PackedMatrix& w, const std::vector<float>& 
     const int tasks = std::min(threads, panels);
     pool_->run(tasks, [&](int t, int) {
       cpu::GemmArgs a = args;
-      a.panel_begin = panels * t / tasks;
-      a.panel_end = panels * (t + 1) / tasks;
-      a.group_begin = a.panel_begin / cpu::PackedMatrix::kGroupPanels;
-      a.group_end = (a.panel_end + cpu::PackedMatrix::kGroupPanels - 1) / cpu::PackedMatrix::kGroupPanels;
+      a.set_panel_window(panels * t / tasks, panels * (t + 1) / tasks);
       kernel(a);
     });
     return;

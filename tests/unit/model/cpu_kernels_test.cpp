@@ -51,10 +51,7 @@ void run_gemm(const Kernels& k, const PackedMatrix& w, const std::vector<float>&
     return;
   }
   for (size_t i = 0; i + 1 < panel_bounds.size(); ++i) {
-    a.panel_begin = panel_bounds[i];
-    a.panel_end = panel_bounds[i + 1];
-    a.group_begin = a.panel_begin / PackedMatrix::kGroupPanels;
-    a.group_end = (a.panel_end + PackedMatrix::kGroupPanels - 1) / PackedMatrix::kGroupPanels;
+    a.set_panel_window(panel_bounds[i], panel_bounds[i + 1]);
     kernel(a);
   }
 }
