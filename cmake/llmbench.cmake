@@ -1,17 +1,22 @@
 # Shared compile settings and helpers for llmbench targets.
 
 add_library(llmbench_options INTERFACE)
-target_compile_options(llmbench_options INTERFACE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+# Host C/C++ flags; nvcc (CUDA sources) gets its own below.
+set(LLMBENCH_HOST_LANGUAGE "$<NOT:$<COMPILE_LANGUAGE:CUDA>>")
+target_compile_options(llmbench_options INTERFACE
+                       "$<${LLMBENCH_HOST_LANGUAGE}:-Wall;-Wextra;-Wpedantic;-Wno-missing-field-initializers>")
+target_compile_options(llmbench_options INTERFACE "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall>")
 if(LLMBENCH_WERROR)
-  target_compile_options(llmbench_options INTERFACE -Werror)
+  target_compile_options(llmbench_options INTERFACE "$<${LLMBENCH_HOST_LANGUAGE}:-Werror>")
 endif()
 # Boost.Asio uses deprecated-copy in places and GCC 12 warns on them under -Wextra.
 target_compile_definitions(llmbench_options INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
 if(LLMBENCH_SANITIZE)
-  target_compile_options(llmbench_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_compile_options(llmbench_options INTERFACE
+                         "$<${LLMBENCH_HOST_LANGUAGE}:-fsanitize=address,undefined;-fno-omit-frame-pointer;-fno-sanitize-recover=undefined>")
   target_link_options(llmbench_options INTERFACE -fsanitize=address,undefined)
   # GCC 12 reports false "maybe-uninitialized" inside Boost.Beast's parser once ASan instruments it.
-  target_compile_options(llmbench_options INTERFACE -Wno-maybe-uninitialized)
+  target_compile_options(llmbench_options INTERFACE "$<${LLMBENCH_HOST_LANGUAGE}:-Wno-maybe-uninitialized>")
 endif()
 # The libFuzzer build (scripts/test.sh --fuzz): every library is compiled with coverage
 # instrumentation, so the fuzzers see into the parsers they call, not only their own file; ASan and
@@ -24,7 +29,7 @@ if(LLMBENCH_BUILD_FUZZ AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   target_link_options(llmbench_options INTERFACE -fsanitize=address,undefined)
 endif()
 if(LLMBENCH_TSAN)
-  target_compile_options(llmbench_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_compile_options(llmbench_options INTERFACE "$<${LLMBENCH_HOST_LANGUAGE}:-fsanitize=thread;-fno-omit-frame-pointer>")
   # Asio's "fenced blocks" are bare std::atomic_thread_fence calls, which TSan does not model (GCC
   # refuses them under -Werror=tsan). Handlers cross threads through the scheduler's mutex-guarded
   # queue, which TSan does see, so the TSan build leaves the fences out.

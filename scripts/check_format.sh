@@ -3,7 +3,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-mapfile -t files < <(git ls-files '*.cpp' '*.h' '*.hpp' '*.cc')
+mapfile -t files < <(git ls-files '*.cpp' '*.h' '*.hpp' '*.cc' '*.cu')
 ((${#files[@]})) || exit 0
 if [[ "${1:-}" == "--fix" ]]; then
   clang-format -i "${files[@]}"

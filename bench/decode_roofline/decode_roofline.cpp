@@ -1,8 +1,10 @@
 // Decode roofline of the CPU model backend: memory read bandwidth of this machine (a streaming
 // read on all threads), then dummy opt-125m decode steps (fp32 and bf16 weights) compared with
 // the time to stream their weights once at that bandwidth; batched decode and prefill throughput.
+// With --device cuda (a build with the CUDA backend), the same step timings of the CUDA runner
+// (each forward() from the host's call to its logits on the host), without the CPU roofline.
 //
-//   decode_roofline [--model opt-125m] [--threads N] [--steps N] [--context N] [--profile 1]
+//   decode_roofline [--model opt-125m] [--threads N] [--steps N] [--context N] [--profile 1] [--device cpu|cuda]
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +29,7 @@ struct Options {
   int steps = 40;
   int context = 128;
   bool profile = false;  // --profile 1: where a 32-sequence decode step and a 32-prompt prefill go
+  std::string device = "cpu";
 };
 
 double median(std::vector<double> v) {
@@ -70,11 +73,18 @@ class Bench {
     lo.dtype = dtype;
     lo.num_threads = o.threads;
     lo.seed = 1;
-    runner_ = CpuModelRunner::load(lo);
+    lo.device = o.device;
+    if (o.device == "cpu") {
+      auto cpu = CpuModelRunner::load(lo);
+      cpu_ = cpu.get();
+      runner_ = std::move(cpu);
+    } else {
+      runner_ = load_model(lo);
+    }
     vocab_ = runner_->config().vocab_size;
     runner_->allocate_kv_cache(kBlocks, kBlockSize);
   }
-  CpuModelRunner& runner() { return *runner_; }
+  CpuModelRunner* cpu() { return cpu_; }  // null on another device
 
   // `count` sequences whose first `context` tokens are in the cache.
   std::vector<Sequence> make_sequences(int count, int context) {
@@ -158,7 +168,8 @@ class Bench {
   static constexpr int kBlocks = 1024;
   static constexpr int kBlockSize = 16;
   Options o_;
-  std::unique_ptr<CpuModelRunner> runner_;
+  std::unique_ptr<ModelRunner> runner_;
+  CpuModelRunner* cpu_ = nullptr;
   int vocab_ = 0;
 };
 
@@ -178,19 +189,26 @@ int main(int argc, char** argv) {
       o.profile = std::atoi(argv[i + 1]) != 0;
     } else if (flag == "--context") {
       o.context = std::max(1, std::atoi(argv[i + 1]));
+    } else if (flag == "--device") {
+      o.device = argv[i + 1];
     } else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
       return 2;
     }
   }
-  cpu::CpuFeatures f = cpu::detect_cpu_features();
-  std::printf("kernels: %s (avx512=%d avx512_bf16=%d amx_bf16=%d)\n", cpu::best_kernels().name, f.avx512, f.avx512_bf16,
-              f.amx_bf16);
-  const double bw = measure_read_bandwidth(o.threads);
-  std::printf("memory read bandwidth (1 GiB streaming read, all threads, best of 5): %.1f GB/s\n\n", bw);
-
-  std::printf("| model | weights | threads | MB read/step | roofline ms | measured ms | ratio |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
+  const bool on_cpu = o.device == "cpu";
+  double bw = 0.0;
+  if (on_cpu) {
+    cpu::CpuFeatures f = cpu::detect_cpu_features();
+    std::printf("kernels: %s (avx512=%d avx512_bf16=%d amx_bf16=%d)\n", cpu::best_kernels().name, f.avx512,
+                f.avx512_bf16, f.amx_bf16);
+    bw = measure_read_bandwidth(o.threads);
+    std::printf("memory read bandwidth (1 GiB streaming read, all threads, best of 5): %.1f GB/s\n\n", bw);
+    std::printf("| model | weights | threads | MB read/step | roofline ms | measured ms | ratio |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+  } else {
+    std::printf("device: %s (model %s, dummy weights)\n", o.device.c_str(), o.model.c_str());
+  }
   struct Row {
     std::string dtype;
     double t1, t8, t32, p128, p1024, p32x32;
@@ -202,23 +220,32 @@ int main(int argc, char** argv) {
     const char* name = dt == DType::kFloat32 ? "fp32" : "bf16";
     auto one = b.make_sequences(1, o.context);
     const double step = b.decode_step_s(one, o.steps);
-    const double bytes = static_cast<double>(b.runner().weight_bytes_per_step());
-    const double roof = bytes / (bw * 1e9);
-    std::printf("| %s | %s | %d | %.1f | %.2f | %.2f | %.2fx |\n", o.model.c_str(), name, b.runner().num_threads(),
-                bytes / 1e6, roof * 1e3, step * 1e3, step / roof);
-    std::fflush(stdout);
+    if (CpuModelRunner* cpu = b.cpu()) {
+      const double bytes = static_cast<double>(cpu->weight_bytes_per_step());
+      const double roof = bytes / (bw * 1e9);
+      std::printf("| %s | %s | %d | %.1f | %.2f | %.2f | %.2fx |\n", o.model.c_str(), name, cpu->num_threads(),
+                  bytes / 1e6, roof * 1e3, step * 1e3, step / roof);
+      std::fflush(stdout);
+    }
     Row r{name, step, 0, 0, 0, 0, 0};
     auto eight = b.make_sequences(8, o.context);
     r.t8 = b.decode_step_s(eight, std::max(5, o.steps / 4));
     auto many = b.make_sequences(32, o.context);
-    b.runner().set_profiling(o.profile);
-    b.runner().reset_profile();
+    CpuModelRunner* profiled = o.profile ? b.cpu() : nullptr;
+    if (profiled) {
+      profiled->set_profiling(true);
+      profiled->reset_profile();
+    }
     r.t32 = b.decode_step_s(many, std::max(5, o.steps / 8));
-    if (o.profile) profiles.emplace_back(std::string(name) + " decode T=32", b.runner().profile());
-    b.runner().reset_profile();
+    if (profiled) {
+      profiles.emplace_back(std::string(name) + " decode T=32", profiled->profile());
+      profiled->reset_profile();
+    }
     r.p32x32 = b.batched_prefill_s(32, 32, 5);
-    if (o.profile) profiles.emplace_back(std::string(name) + " prefill 32x32", b.runner().profile());
-    b.runner().set_profiling(false);
+    if (profiled) {
+      profiles.emplace_back(std::string(name) + " prefill 32x32", profiled->profile());
+      profiled->set_profiling(false);
+    }
     r.p128 = b.prefill_s(128, 3);
     r.p1024 = b.prefill_s(1024, 2);
     rows.push_back(r);

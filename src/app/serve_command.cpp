@@ -37,6 +37,7 @@ struct ServeArgs {
   int max_num_batched_tokens = 2048;
   std::string kv_cache_memory;
   std::string kv_cache_dtype = "auto";
+  std::string device = "auto";
   int block_size = 16;
   std::string api_key;
   uint64_t seed = 0;
@@ -129,6 +130,7 @@ int run_serve(ServeArgs a) {
   eo.load.kv_cache_dtype = a.kv_cache_dtype;
   eo.load.seed = a.seed;
   eo.load.num_threads = a.threads;
+  eo.load.device = a.device;
   eo.max_num_seqs = a.max_num_seqs;
   eo.max_num_batched_tokens = a.max_num_batched_tokens;
   eo.max_model_len = a.max_model_len;
@@ -150,8 +152,9 @@ int run_serve(ServeArgs a) {
   auto server = std::make_unique<server::HttpServer>(so, engine);
   server->start();
   auto stats = engine->stats();
-  fmt::print("llmbench serve: listening on {} model={} max_model_len={} kv_blocks={} block_size={}\n", server->url(),
-             so.served_model_name, engine->max_model_len(), stats.num_blocks, stats.block_size);
+  fmt::print("llmbench serve: listening on {} model={} device={} max_model_len={} kv_blocks={} block_size={}\n",
+             server->url(), so.served_model_name, eo.load.device == "auto" ? engine::default_device() : eo.load.device,
+             engine->max_model_len(), stats.num_blocks, stats.block_size);
   std::fflush(stdout);
 
   int sig = 0;
@@ -189,6 +192,11 @@ CLI::App* add_serve_command(CLI::App& root) {
   cmd->add_option("--kv-cache-dtype", args->kv_cache_dtype,
                   "KV cache element type: auto (bfloat16 with bf16 weights, else float32), float32 or bfloat16")
       ->check(CLI::IsMember({"auto", "float32", "bfloat16"}))
+      ->capture_default_str();
+  cmd->add_option("--device", args->device,
+                  "Where the model runs: auto (cuda when this build has the CUDA backend and sees a GPU, else "
+                  "cpu), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--block-size", args->block_size, "Tokens per KV-cache block")->capture_default_str();
   cmd->add_option("--api-key", args->api_key, "Require \"Authorization: Bearer <key>\" (or env VLLM_API_KEY)");

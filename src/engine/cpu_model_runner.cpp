@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -19,26 +18,10 @@ CpuModelRunner::CpuModelRunner(ModelWeights weights, std::unique_ptr<cpu::CpuThr
 }
 
 std::unique_ptr<CpuModelRunner> CpuModelRunner::load(const LoadOptions& options) {
-  std::optional<DType> kv_dtype;  // unset: "auto", the stored weights' dtype
-  if (options.kv_cache_dtype == "float32" || options.kv_cache_dtype == "fp32") {
-    kv_dtype = DType::kFloat32;
-  } else if (options.kv_cache_dtype == "bfloat16" || options.kv_cache_dtype == "bf16") {
-    kv_dtype = DType::kBFloat16;
-  } else if (options.kv_cache_dtype != "auto") {
-    throw std::runtime_error("kv_cache_dtype \"" + options.kv_cache_dtype + "\" is not one of auto, float32, bfloat16");
-  }
+  const DType kv_dtype = kv_cache_dtype_of(options);  // a bad name fails before the weights load
   auto pool = std::make_unique<cpu::CpuThreadPool>(options.num_threads);
-  ModelWeights weights;
-  if (options.load_format == "dummy") {
-    weights = dummy_weights(options.model, options.dtype, options.seed, *pool);
-  } else if (options.load_format == "auto" || options.load_format == "safetensors") {
-    weights = load_weights(options.model, options.dtype, *pool);
-  } else {
-    throw std::runtime_error("unknown load_format \"" + options.load_format +
-                             "\" (expected auto, safetensors or dummy)");
-  }
-  if (!kv_dtype) kv_dtype = weights.dtype == DType::kBFloat16 ? DType::kBFloat16 : DType::kFloat32;
-  return std::make_unique<CpuModelRunner>(std::move(weights), std::move(pool), *kv_dtype);
+  ModelWeights weights = load_model_weights(options, *pool);
+  return std::make_unique<CpuModelRunner>(std::move(weights), std::move(pool), kv_dtype);
 }
 
 std::unique_ptr<ModelRunner> load_cpu_model(const LoadOptions& options) {
@@ -71,44 +54,7 @@ void CpuModelRunner::forward_all_logits(std::span<const SequenceSlice> slices, f
 
 int CpuModelRunner::validate(std::span<const SequenceSlice> slices) const {
   if (!kv_.allocated()) throw std::logic_error("forward() before allocate_kv_cache()");
-  const ModelConfig& c = config();
-  const int bs = kv_.block_size();
-  int total = 0;
-  for (size_t s = 0; s < slices.size(); ++s) {
-    const SequenceSlice& sl = slices[s];
-    const std::string where = "slice " + std::to_string(s) + ": ";
-    if (sl.tokens.empty()) {
-      if (sl.want_logits) throw std::invalid_argument(where + "logits requested for a slice without tokens");
-      continue;
-    }
-    if (sl.start_pos < 0) throw std::invalid_argument(where + "negative start_pos");
-    const int64_t end = static_cast<int64_t>(sl.start_pos) + static_cast<int64_t>(sl.tokens.size());
-    if (end > c.max_position) {
-      throw std::invalid_argument(where + "position " + std::to_string(end - 1) + " exceeds the model's " +
-                                  std::to_string(c.max_position) + " positions");
-    }
-    const int64_t blocks_needed = (end + bs - 1) / bs;
-    if (static_cast<int64_t>(sl.block_table.size()) < blocks_needed) {
-      throw std::invalid_argument(where + "block table has " + std::to_string(sl.block_table.size()) +
-                                  " blocks, positions up to " + std::to_string(end - 1) + " need " +
-                                  std::to_string(blocks_needed));
-    }
-    for (int64_t b = 0; b < blocks_needed; ++b) {
-      const int32_t id = sl.block_table[static_cast<size_t>(b)];
-      if (id < 0 || id >= kv_.num_blocks()) {
-        throw std::invalid_argument(where + "block id " + std::to_string(id) + " out of range [0, " +
-                                    std::to_string(kv_.num_blocks()) + ")");
-      }
-    }
-    for (int32_t t : sl.tokens) {
-      if (t < 0 || t >= c.vocab_size) {
-        throw std::invalid_argument(where + "token id " + std::to_string(t) + " out of range [0, " +
-                                    std::to_string(c.vocab_size) + ")");
-      }
-    }
-    total += static_cast<int>(sl.tokens.size());
-  }
-  return total;
+  return validate_slices(slices, config(), kv_.num_blocks(), kv_.block_size());
 }
 
 template <class F>

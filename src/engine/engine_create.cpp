@@ -14,7 +14,7 @@ std::unique_ptr<Engine> Engine::create(const EngineOptions& options,
     tokenizer = options.load.load_format == "dummy" ? tokenizer::Tokenizer::gpt2()
                                                     : tokenizer::Tokenizer::from_model_dir(options.load.model);
   }
-  std::unique_ptr<ModelRunner> model = load_cpu_model(options.load);
+  std::unique_ptr<ModelRunner> model = load_model(options.load);
   return std::make_unique<LlmEngine>(options, std::move(model), std::move(tokenizer));
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The model contract: what the engine loop asks of a model backend. A CPU backend implements it
-// today; a CUDA backend can sit beside it as a sibling (as calm does with infer.c / infer.cu).
+// The model contract: what the engine loop asks of a model backend. The CPU backend
+// (cpu_model_runner) and the CUDA backend (cuda/cuda_model_runner) implement it, as siblings (as
+// calm does with infer.c / infer.cu).
 //
 // Shapes in comments use: T = tokens in the step, S = sequences in the step, V = vocab size,
 // L = layers, B = block_size (tokens per KV block), H = heads, D = head dim.
@@ -74,9 +75,22 @@ struct LoadOptions {
   // KV cache element type, as vLLM's --kv-cache-dtype: "auto" (bf16 weights → bf16 cache, else
   // fp32), "float32" or "bfloat16".
   std::string kv_cache_dtype = "auto";
+  // Where the model runs, as vLLM's --device: "cpu", "cuda" (this build must have the CUDA backend
+  // and see a GPU) or "auto" (cuda when both hold, else cpu).
+  std::string device = "auto";
 };
 
 // Builds the CPU backend. Throws std::runtime_error with a clear message on bad input.
 std::unique_ptr<ModelRunner> load_cpu_model(const LoadOptions& options);
+// Builds the backend options.device names (model_loader.cpp). Throws std::runtime_error with a
+// clear message on bad input, or for "cuda" when this build has no CUDA backend or sees no GPU.
+std::unique_ptr<ModelRunner> load_model(const LoadOptions& options);
+// The device "auto" resolves to in this build on this machine: "cuda" or "cpu".
+std::string default_device();
+
+// Checks a step's slices against the model and the cache (positions within the model, block
+// tables long enough and in range, token ids in the vocabulary) and returns the step's token
+// count. Throws std::invalid_argument naming the slice. Every backend calls it first.
+int validate_slices(std::span<const SequenceSlice> slices, const ModelConfig& config, int num_blocks, int block_size);
 
 }  // namespace llmbench::engine

@@ -277,4 +277,20 @@ ModelWeights dummy_weights(const std::string& name, DType dtype, uint64_t seed, 
   return build(spec, src, runtime_dtype(dtype));
 }
 
+ModelWeights load_model_weights(const LoadOptions& options, cpu::CpuThreadPool& pool) {
+  if (options.load_format == "dummy") return dummy_weights(options.model, options.dtype, options.seed, pool);
+  if (options.load_format == "auto" || options.load_format == "safetensors") {
+    return load_weights(options.model, options.dtype, pool);
+  }
+  throw std::runtime_error("unknown load_format \"" + options.load_format + "\" (expected auto, safetensors or dummy)");
+}
+
+DType kv_cache_dtype_of(const LoadOptions& options) {
+  const std::string& kv = options.kv_cache_dtype;
+  if (kv == "float32" || kv == "fp32") return DType::kFloat32;
+  if (kv == "bfloat16" || kv == "bf16") return DType::kBFloat16;
+  if (kv != "auto") throw std::runtime_error("kv_cache_dtype \"" + kv + "\" is not one of auto, float32, bfloat16");
+  return options.dtype == DType::kBFloat16 ? DType::kBFloat16 : DType::kFloat32;
+}
+
 }  // namespace llmbench::engine

@@ -49,5 +49,11 @@ class CpuThreadPool;
 ModelWeights load_weights(const std::string& folder, DType dtype, cpu::CpuThreadPool& pool);
 // Seeded random weights with the real shapes (normal(0, 0.02), LayerNorm weight 1, biases 0).
 ModelWeights dummy_weights(const std::string& name, DType dtype, uint64_t seed, cpu::CpuThreadPool& pool);
+// The weights `options` name: load_format "dummy" (options.model a known name) or "auto" /
+// "safetensors" (a Hugging Face folder), in options.dtype. Every backend loads through it.
+ModelWeights load_model_weights(const LoadOptions& options, cpu::CpuThreadPool& pool);
+// The KV cache dtype `options` ask for: kv_cache_dtype "float32" / "bfloat16", or "auto" (bf16 for
+// bf16 weights, else fp32). Throws std::runtime_error for anything else.
+DType kv_cache_dtype_of(const LoadOptions& options);
 
 }  // namespace llmbench::engine

@@ -1,6 +1,7 @@
-// The engine with the real CPU model against Hugging Face: greedy continuations of the fixture
+// The engine with a real model backend against Hugging Face: greedy continuations of the fixture
 // models (tests/fixtures/models, 24 tokens, EOS suppressed as HF's min_new_tokens does) must equal
-// HF's, alone and in a batch, with chunked prefill and under preemption.
+// HF's, alone and in a batch, with chunked prefill and under preemption; on the CPU backend, and on
+// the CUDA backend where this build has it and a GPU is visible (skipped otherwise).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "../../unit/engine/output_collector.h"
 #include "engine/engine.h"
@@ -50,8 +52,9 @@ struct Result {
 };
 
 // Submits `copies` of every prompt at once and waits for all of them.
-Result run(const Fixture& f, EngineOptions options, int copies) {
+Result run(const Fixture& f, EngineOptions options, int copies, const std::string& device) {
   options.load.model = f.dir;
+  options.load.device = device;
   options.load.num_threads = 2;
   auto engine = Engine::create(options, tokenizer::Tokenizer::gpt2());
   OutputCollector collector;
@@ -89,32 +92,41 @@ void expect_hf(const Fixture& f, const Result& r, int copies) {
   }
 }
 
-class EngineFixture : public ::testing::TestWithParam<std::string> {};
+// (fixture model, device).
+class EngineFixture : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
+ protected:
+  void SetUp() override {
+    if (device() == "cuda" && default_device() != "cuda") GTEST_SKIP() << "no CUDA backend in this build, or no GPU";
+  }
+  const std::string& model() const { return std::get<0>(GetParam()); }
+  const std::string& device() const { return std::get<1>(GetParam()); }
+};
 
 TEST_P(EngineFixture, GreedyEqualsHuggingFaceAlone) {
-  const Fixture f = load_fixture(GetParam());
+  const Fixture f = load_fixture(model());
   for (size_t i = 0; i < f.prompts.size(); ++i) {
     Fixture one = f;
     one.prompts = {f.prompts[i]};
     one.greedy = {f.greedy[i]};
-    expect_hf(one, run(one, {.max_num_seqs = 4, .block_size = 16}, 1), 1);
+    expect_hf(one, run(one, {.max_num_seqs = 4, .block_size = 16}, 1, device()), 1);
   }
 }
 
 TEST_P(EngineFixture, BatchEqualsHuggingFace) {
-  const Fixture f = load_fixture(GetParam());
-  expect_hf(f, run(f, {.max_num_seqs = 16, .block_size = 16}, 2), 2);
+  const Fixture f = load_fixture(model());
+  expect_hf(f, run(f, {.max_num_seqs = 16, .block_size = 16}, 2, device()), 2);
 }
 
 TEST_P(EngineFixture, ChunkedPrefillEqualsHuggingFace) {
-  const Fixture f = load_fixture(GetParam());
-  expect_hf(f, run(f, {.max_num_seqs = 16, .max_num_batched_tokens = 8, .block_size = 4}, 2), 2);
+  const Fixture f = load_fixture(model());
+  expect_hf(f, run(f, {.max_num_seqs = 16, .max_num_batched_tokens = 8, .block_size = 4}, 2, device()), 2);
 }
 
 TEST_P(EngineFixture, PreemptionEqualsHuggingFace) {
-  const Fixture f = load_fixture(GetParam());
+  const Fixture f = load_fixture(model());
   // 32 blocks of 4 tokens hold one 128-token sequence; three copies of the four prompts need ~150.
-  const Result r = run(f, {.max_num_seqs = 16, .max_num_batched_tokens = 64, .block_size = 4, .num_kv_blocks = 32}, 3);
+  const Result r =
+      run(f, {.max_num_seqs = 16, .max_num_batched_tokens = 64, .block_size = 4, .num_kv_blocks = 32}, 3, device());
   expect_hf(f, r, 3);
   EXPECT_GT(r.stats.preemptions_total, 0u);
   EXPECT_EQ(r.stats.kv_cache_usage, 0.0);
@@ -122,14 +134,17 @@ TEST_P(EngineFixture, PreemptionEqualsHuggingFace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, EngineFixture,
-                         ::testing::Values("opt_tiny", "gpt2_tiny", "opt_tiny_postln_proj", "opt_tiny_bf16_sharded",
-                                           "gpt2_tiny_fp16"));
+                         ::testing::Combine(::testing::Values("opt_tiny", "gpt2_tiny", "opt_tiny_postln_proj",
+                                                              "opt_tiny_bf16_sharded", "gpt2_tiny_fp16"),
+                                            ::testing::Values("cpu", "cuda")),
+                         [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
 TEST(EngineDummy, Opt125mRuns) {
   EngineOptions options;
   options.load.model = "opt-125m";
   options.load.load_format = "dummy";
   options.load.num_threads = 2;
+  options.load.device = "cpu";
   options.max_model_len = 256;
   auto engine = Engine::create(options, nullptr);
   EXPECT_EQ(engine->max_model_len(), 256);

@@ -155,6 +155,25 @@ TEST(Loader, UnknownLoadFormatAndDummyName) {
   EXPECT_NE(error_of([&] { load_cpu_model(o); }).find("unknown model \"llama-7b\""), std::string::npos);
 }
 
+TEST(Loader, DeviceChoosesTheBackend) {
+  LoadOptions o;
+  o.model = fixture_dir("opt_tiny");
+  o.device = "cpu";
+  auto cpu = load_model(o);
+  EXPECT_EQ(cpu->config().vocab_size, 512);
+  o.device = "tpu";
+  EXPECT_NE(error_of([&] { load_model(o); }).find("device \"tpu\" is not one of auto, cpu, cuda"), std::string::npos);
+  o.device = "cuda";
+  if (default_device() == "cpu") {
+    // No CUDA backend in this build, or no GPU: a clear refusal, not a fallback to the CPU.
+    EXPECT_NE(error_of([&] { load_model(o); }).find("device cuda: "), std::string::npos);
+  } else {
+    EXPECT_EQ(load_model(o)->config().vocab_size, 512);
+  }
+  o.device = "auto";
+  EXPECT_EQ(load_model(o)->config().vocab_size, 512);
+}
+
 TEST(Safetensors, Fp16AndBf16Conversion) {
   EXPECT_EQ(fp16_to_float(0x3c00), 1.0f);
   EXPECT_EQ(fp16_to_float(0xc000), -2.0f);

@@ -1,0 +1,335 @@
+#include <cuda_bf16.h>
+
+#include <cmath>
+
+#include "engine/cuda/cuda_kernels.h"
+
+namespace llmbench::engine::cuda {
+namespace {
+
+constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kThreads = 256;
+constexpr int kAttentionWarps = 4;     // warps (row, head items) per attention block
+constexpr int kMaxHeadDimPerLane = 8;  // head_dim <= 256
+
+__device__ inline float load_float(const float* p, size_t i) {
+  return p[i];
+}
+__device__ inline float load_float(const __nv_bfloat16* p, size_t i) {
+  return __bfloat162float(p[i]);
+}
+__device__ inline void store_float(float* p, size_t i, float v) {
+  p[i] = v;
+}
+__device__ inline void store_float(__nv_bfloat16* p, size_t i, float v) {
+  p[i] = __float2bfloat16_rn(v);
+}
+
+__device__ inline float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
+  return v;
+}
+__device__ inline float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
+  return v;
+}
+// Sum over the block (blockDim.x a multiple of 32); every thread gets the result.
+__device__ inline float block_sum(float v, float* shared) {
+  v = warp_sum(v);
+  const int lane = static_cast<int>(threadIdx.x) & 31, warp = static_cast<int>(threadIdx.x) >> 5;
+  __syncthreads();  // a previous call's readers are done with `shared`
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  const int warps = static_cast<int>(blockDim.x) >> 5;
+  return warp_sum(lane < warps ? shared[lane] : 0.0f);
+}
+
+size_t grid_for(size_t n) {
+  const size_t blocks = (n + kThreads - 1) / kThreads;
+  return blocks < 65535 * 8 ? blocks : 65535 * 8;
+}
+
+template <class TableT>
+__global__ void embed_kernel(const int32_t* tokens, const RowInfo* rows, const TableT* table, int E,
+                             const float* positions, int position_offset, float* out) {
+  const size_t r = blockIdx.x;
+  const size_t token = static_cast<size_t>(tokens[r]);
+  const float* pos = positions ? positions + static_cast<size_t>(rows[r].position + position_offset) * E : nullptr;
+  for (int i = static_cast<int>(threadIdx.x); i < E; i += static_cast<int>(blockDim.x)) {
+    float v = load_float(table, token * E + i);
+    if (pos) v += pos[i];
+    out[r * E + i] = v;
+  }
+}
+
+__global__ void add_positions_kernel(float* x, const RowInfo* rows, int d, const float* positions, int offset) {
+  const size_t r = blockIdx.x;
+  const float* pos = positions + static_cast<size_t>(rows[r].position + offset) * d;
+  for (int i = static_cast<int>(threadIdx.x); i < d; i += static_cast<int>(blockDim.x)) x[r * d + i] += pos[i];
+}
+
+// One block per row; two passes over the row for the mean and the variance, as the CPU kernel.
+template <class OutT>
+__global__ void layer_norm_kernel(const float* x, int d, const float* weight, const float* bias, float eps, OutT* y) {
+  __shared__ float shared[32];
+  const size_t row = blockIdx.x;
+  const float* xr = x + row * d;
+  float sum = 0.0f;
+  for (int i = static_cast<int>(threadIdx.x); i < d; i += static_cast<int>(blockDim.x)) sum += xr[i];
+  const float mean = block_sum(sum, shared) / static_cast<float>(d);
+  float sq = 0.0f;
+  for (int i = static_cast<int>(threadIdx.x); i < d; i += static_cast<int>(blockDim.x)) {
+    const float t = xr[i] - mean;
+    sq += t * t;
+  }
+  const float inv = 1.0f / sqrtf(block_sum(sq, shared) / static_cast<float>(d) + eps);
+  for (int i = static_cast<int>(threadIdx.x); i < d; i += static_cast<int>(blockDim.x)) {
+    store_float(y, row * d + i, (xr[i] - mean) * inv * weight[i] + bias[i]);
+  }
+}
+
+template <class OutT>
+__global__ void convert_kernel(const float* x, size_t n, OutT* y) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    store_float(y, i, x[i]);
+  }
+}
+
+// One block per row over its 3d columns: bias into q, k and v; k and v into the cache.
+template <class KvT>
+__global__ void qkv_store_kernel(float* qkv, const float* bias, const RowInfo* rows, const int32_t* tables, KvT* kv,
+                                 int num_blocks, int B, int H, int D, int layer) {
+  const int d = H * D;
+  const size_t r = blockIdx.x;
+  const RowInfo info = rows[r];
+  const size_t block = static_cast<size_t>(tables[info.table_offset + info.position / B]);
+  const int slot = info.position % B;
+  float* row = qkv + r * 3 * d;
+  for (int c = static_cast<int>(threadIdx.x); c < 3 * d; c += static_cast<int>(blockDim.x)) {
+    float v = row[c];
+    if (bias) {
+      v += bias[c];
+      row[c] = v;
+    }
+    if (c < d) continue;
+    const int part = c / d;  // 1: k, 2: v
+    const int within = c - part * d;
+    const int h = within / D, e = within - h * D;
+    const size_t index =
+        ((((static_cast<size_t>(layer) * num_blocks + block) * 2 + (part - 1)) * H + h) * B + slot) * D + e;
+    store_float(kv, index, v);
+  }
+}
+
+// One warp per (row, head). Lane i scores key c0 + i of each chunk of 32 keys against q (kept in
+// shared memory, pre-scaled); the chunk's weights then go round the warp, each lane accumulating
+// its own head dims (lane, lane + 32, ...) of the values. Online softmax across chunks.
+template <class KvT, class OutT>
+__global__ void attention_kernel(const float* qkv, int T, const RowInfo* rows, const int32_t* tables, const KvT* kv,
+                                 int num_blocks, int B, int H, int D, int layer, float scale, OutT* out) {
+  extern __shared__ float q_shared[];  // [kAttentionWarps][D]
+  const int warp = static_cast<int>(threadIdx.x) >> 5, lane = static_cast<int>(threadIdx.x) & 31;
+  const int item = static_cast<int>(blockIdx.x) * kAttentionWarps + warp;
+  if (item >= T * H) return;  // the whole warp leaves together
+  const int r = item / H, h = item - (item / H) * H;
+  const int d = H * D;
+  float* q = q_shared + warp * D;
+  for (int e = lane; e < D; e += 32) q[e] = qkv[static_cast<size_t>(r) * 3 * d + h * D + e] * scale;
+  __syncwarp();
+  const RowInfo info = rows[r];
+  const int32_t* table = tables + info.table_offset;
+  const size_t layer_blocks = static_cast<size_t>(layer) * num_blocks;
+  auto at = [&](int j, int kv_index) {
+    const size_t block = static_cast<size_t>(table[j / B]);
+    return kv + ((((layer_blocks + block) * 2 + kv_index) * H + h) * B + (j % B)) * static_cast<size_t>(D);
+  };
+  float acc[kMaxHeadDimPerLane];
+#pragma unroll
+  for (int i = 0; i < kMaxHeadDimPerLane; ++i) acc[i] = 0.0f;
+  float m = -INFINITY, l = 0.0f;
+  const int n_keys = info.position + 1;
+  for (int c0 = 0; c0 < n_keys; c0 += 32) {
+    const int j = c0 + lane;
+    float s = -INFINITY;
+    if (j < n_keys) {
+      const KvT* k = at(j, 0);
+      float dot = 0.0f;
+      for (int e = 0; e < D; ++e) dot += q[e] * load_float(k, e);
+      s = dot;
+    }
+    const float m_new = fmaxf(m, warp_max(s));  // lane 0's key is always valid: finite
+    const float correction = expf(m - m_new);
+    const float p = j < n_keys ? expf(s - m_new) : 0.0f;
+    l = l * correction + warp_sum(p);
+#pragma unroll
+    for (int i = 0; i < kMaxHeadDimPerLane; ++i) acc[i] *= correction;
+    const int chunk = n_keys - c0 < 32 ? n_keys - c0 : 32;
+    for (int jj = 0; jj < chunk; ++jj) {
+      const float pj = __shfl_sync(kFullMask, p, jj);
+      const KvT* v = at(c0 + jj, 1);
+#pragma unroll
+      for (int i = 0; i < kMaxHeadDimPerLane; ++i) {
+        const int e = lane + i * 32;
+        if (e < D) acc[i] += pj * load_float(v, e);
+      }
+    }
+    m = m_new;
+  }
+  const float inv = 1.0f / l;
+#pragma unroll
+  for (int i = 0; i < kMaxHeadDimPerLane; ++i) {
+    const int e = lane + i * 32;
+    if (e < D) store_float(out, static_cast<size_t>(r) * d + h * D + e, acc[i] * inv);
+  }
+}
+
+__device__ inline float activate(float v, ActivationKind act) {
+  switch (act) {
+    case ActivationKind::kRelu:
+      return v > 0.0f ? v : 0.0f;
+    case ActivationKind::kGeluTanh:
+      return 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    case ActivationKind::kGeluErf:
+      return 0.5f * v * (1.0f + erff(v * 0.7071067811865476f));
+    case ActivationKind::kNone:
+      break;
+  }
+  return v;
+}
+
+template <class OutT>
+__global__ void bias_activation_kernel(const float* y, size_t total, int n, const float* bias, ActivationKind act,
+                                       OutT* out) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    float v = y[i];
+    if (bias) v += bias[i % n];
+    store_float(out, i, activate(v, act));
+  }
+}
+
+__global__ void add_bias_kernel(float* x, size_t total, int n, const float* bias) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    x[i] += bias[i % n];
+  }
+}
+
+__global__ void gather_rows_kernel(const float* x, int d, const int32_t* rows, float* out) {
+  const size_t i = blockIdx.x;
+  const float* src = x + static_cast<size_t>(rows[i]) * d;
+  for (int c = static_cast<int>(threadIdx.x); c < d; c += static_cast<int>(blockDim.x)) out[i * d + c] = src[c];
+}
+
+const __nv_bfloat16* as_bf16(const void* p) {
+  return static_cast<const __nv_bfloat16*>(p);
+}
+__nv_bfloat16* as_bf16(void* p) {
+  return static_cast<__nv_bfloat16*>(p);
+}
+
+}  // namespace
+
+void embed(const int32_t* tokens, const RowInfo* rows, int T, const void* table, ElementType table_type, int E,
+           const float* positions, int position_offset, float* out, cudaStream_t stream) {
+  if (T == 0) return;
+  if (table_type == ElementType::kBFloat16) {
+    embed_kernel<<<T, kThreads, 0, stream>>>(tokens, rows, as_bf16(table), E, positions, position_offset, out);
+  } else {
+    embed_kernel<<<T, kThreads, 0, stream>>>(tokens, rows, static_cast<const float*>(table), E, positions,
+                                             position_offset, out);
+  }
+}
+
+void add_positions(float* x, const RowInfo* rows, int T, int d, const float* positions, int position_offset,
+                   cudaStream_t stream) {
+  if (T == 0) return;
+  add_positions_kernel<<<T, kThreads, 0, stream>>>(x, rows, d, positions, position_offset);
+}
+
+void layer_norm(const float* x, int T, int d, const float* weight, const float* bias, float eps, void* y,
+                ElementType y_type, cudaStream_t stream) {
+  if (T == 0) return;
+  if (y_type == ElementType::kBFloat16) {
+    layer_norm_kernel<<<T, kThreads, 0, stream>>>(x, d, weight, bias, eps, as_bf16(y));
+  } else {
+    layer_norm_kernel<<<T, kThreads, 0, stream>>>(x, d, weight, bias, eps, static_cast<float*>(y));
+  }
+}
+
+void convert(const float* x, size_t n, void* y, ElementType y_type, cudaStream_t stream) {
+  if (n == 0) return;
+  const unsigned grid = static_cast<unsigned>(grid_for(n));
+  if (y_type == ElementType::kBFloat16) {
+    convert_kernel<<<grid, kThreads, 0, stream>>>(x, n, as_bf16(y));
+  } else if (static_cast<const void*>(x) != y) {
+    cudaMemcpyAsync(y, x, n * sizeof(float), cudaMemcpyDeviceToDevice, stream);
+  }
+}
+
+void qkv_bias_store_kv(float* qkv, int T, const float* bias, const RowInfo* rows, const int32_t* tables, KvCacheView kv,
+                       int layer, cudaStream_t stream) {
+  if (T == 0) return;
+  if (kv.type == ElementType::kBFloat16) {
+    qkv_store_kernel<<<T, kThreads, 0, stream>>>(qkv, bias, rows, tables, as_bf16(kv.data), kv.num_blocks,
+                                                 kv.block_size, kv.num_heads, kv.head_dim, layer);
+  } else {
+    qkv_store_kernel<<<T, kThreads, 0, stream>>>(qkv, bias, rows, tables, static_cast<float*>(kv.data), kv.num_blocks,
+                                                 kv.block_size, kv.num_heads, kv.head_dim, layer);
+  }
+}
+
+void attention(const float* qkv, int T, const RowInfo* rows, const int32_t* tables, KvCacheView kv, int layer,
+               float scale, void* out, ElementType out_type, cudaStream_t stream) {
+  const int items = T * kv.num_heads;
+  if (items == 0) return;
+  const unsigned grid = static_cast<unsigned>((items + kAttentionWarps - 1) / kAttentionWarps);
+  const size_t shared = sizeof(float) * kAttentionWarps * static_cast<size_t>(kv.head_dim);
+  const int NB = kv.num_blocks, B = kv.block_size, H = kv.num_heads, D = kv.head_dim;
+  constexpr unsigned threads = kAttentionWarps * 32;
+  if (kv.type == ElementType::kBFloat16) {
+    const auto* cache = static_cast<const __nv_bfloat16*>(kv.data);
+    if (out_type == ElementType::kBFloat16) {
+      attention_kernel<<<grid, threads, shared, stream>>>(qkv, T, rows, tables, cache, NB, B, H, D, layer, scale,
+                                                          as_bf16(out));
+    } else {
+      attention_kernel<<<grid, threads, shared, stream>>>(qkv, T, rows, tables, cache, NB, B, H, D, layer, scale,
+                                                          static_cast<float*>(out));
+    }
+  } else {
+    const auto* cache = static_cast<const float*>(kv.data);
+    if (out_type == ElementType::kBFloat16) {
+      attention_kernel<<<grid, threads, shared, stream>>>(qkv, T, rows, tables, cache, NB, B, H, D, layer, scale,
+                                                          as_bf16(out));
+    } else {
+      attention_kernel<<<grid, threads, shared, stream>>>(qkv, T, rows, tables, cache, NB, B, H, D, layer, scale,
+                                                          static_cast<float*>(out));
+    }
+  }
+}
+
+void bias_activation(const float* y, int T, int n, const float* bias, ActivationKind act, void* out,
+                     ElementType out_type, cudaStream_t stream) {
+  const size_t total = static_cast<size_t>(T) * n;
+  if (total == 0) return;
+  const unsigned grid = static_cast<unsigned>(grid_for(total));
+  if (out_type == ElementType::kBFloat16) {
+    bias_activation_kernel<<<grid, kThreads, 0, stream>>>(y, total, n, bias, act, as_bf16(out));
+  } else {
+    bias_activation_kernel<<<grid, kThreads, 0, stream>>>(y, total, n, bias, act, static_cast<float*>(out));
+  }
+}
+
+void add_bias(float* x, int T, int n, const float* bias, cudaStream_t stream) {
+  const size_t total = static_cast<size_t>(T) * n;
+  if (total == 0 || bias == nullptr) return;
+  add_bias_kernel<<<static_cast<unsigned>(grid_for(total)), kThreads, 0, stream>>>(x, total, n, bias);
+}
+
+void gather_rows(const float* x, int d, const int32_t* rows, int R, float* out, cudaStream_t stream) {
+  if (R == 0) return;
+  gather_rows_kernel<<<R, kThreads, 0, stream>>>(x, d, rows, out);
+}
+
+}  // namespace llmbench::engine::cuda
