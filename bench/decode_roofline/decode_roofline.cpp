@@ -4,7 +4,8 @@
 // With --device cuda (a build with the CUDA backend), the same step timings of the CUDA runner
 // (each forward() from the host's call to its logits on the host), without the CPU roofline.
 //
-//   decode_roofline [--model opt-125m] [--threads N] [--steps N] [--context N] [--profile 1] [--device cpu|cuda]
+//   decode_roofline [--model opt-125m] [--threads N] [--steps N] [--context N] [--profile 1]
+//                   [--device cpu|cuda] [--enforce-eager 1]
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +31,7 @@ struct Options {
   int context = 128;
   bool profile = false;  // --profile 1: where a 32-sequence decode step and a 32-prompt prefill go
   std::string device = "cpu";
+  bool enforce_eager = false;  // --enforce-eager 1: CUDA without graph replay
 };
 
 double median(std::vector<double> v) {
@@ -74,6 +76,7 @@ class Bench {
     lo.num_threads = o.threads;
     lo.seed = 1;
     lo.device = o.device;
+    lo.enforce_eager = o.enforce_eager;
     if (o.device == "cpu") {
       auto cpu = CpuModelRunner::load(lo);
       cpu_ = cpu.get();
@@ -191,6 +194,8 @@ int main(int argc, char** argv) {
       o.context = std::max(1, std::atoi(argv[i + 1]));
     } else if (flag == "--device") {
       o.device = argv[i + 1];
+    } else if (flag == "--enforce-eager") {
+      o.enforce_eager = std::atoi(argv[i + 1]) != 0;
     } else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
       return 2;
@@ -207,7 +212,8 @@ int main(int argc, char** argv) {
     std::printf("| model | weights | threads | MB read/step | roofline ms | measured ms | ratio |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
   } else {
-    std::printf("device: %s (model %s, dummy weights)\n", o.device.c_str(), o.model.c_str());
+    std::printf("device: %s (model %s, dummy weights%s)\n", o.device.c_str(), o.model.c_str(),
+                o.enforce_eager ? ", eager" : ", decode steps from CUDA graphs");
   }
   struct Row {
     std::string dtype;

@@ -38,6 +38,7 @@ struct ServeArgs {
   std::string kv_cache_memory;
   std::string kv_cache_dtype = "auto";
   std::string device = "auto";
+  bool enforce_eager = false;
   int block_size = 16;
   std::string api_key;
   uint64_t seed = 0;
@@ -131,6 +132,7 @@ int run_serve(ServeArgs a) {
   eo.load.seed = a.seed;
   eo.load.num_threads = a.threads;
   eo.load.device = a.device;
+  eo.load.enforce_eager = a.enforce_eager;
   eo.max_num_seqs = a.max_num_seqs;
   eo.max_num_batched_tokens = a.max_num_batched_tokens;
   eo.max_model_len = a.max_model_len;
@@ -198,6 +200,8 @@ CLI::App* add_serve_command(CLI::App& root) {
                   "cpu), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
+  cmd->add_flag("--enforce-eager", args->enforce_eager,
+                "CUDA: launch every kernel of every step instead of replaying CUDA graphs for decode steps");
   cmd->add_option("--block-size", args->block_size, "Tokens per KV-cache block")->capture_default_str();
   cmd->add_option("--api-key", args->api_key, "Require \"Authorization: Bearer <key>\" (or env VLLM_API_KEY)");
   cmd->add_option("--seed", args->seed, "Seed of dummy weights")->capture_default_str();

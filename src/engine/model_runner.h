@@ -78,6 +78,9 @@ struct LoadOptions {
   // Where the model runs, as vLLM's --device: "cpu", "cuda" (this build must have the CUDA backend
   // and see a GPU) or "auto" (cuda when both hold, else cpu).
   std::string device = "auto";
+  // As vLLM's --enforce-eager: the CUDA backend launches every kernel of every step rather than
+  // replaying captured CUDA graphs for decode steps. No effect on the CPU.
+  bool enforce_eager = false;
 };
 
 // Builds the CPU backend. Throws std::runtime_error with a clear message on bad input.

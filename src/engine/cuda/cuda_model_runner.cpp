@@ -70,13 +70,14 @@ CudaModelRunner::DeviceBuffer& CudaModelRunner::DeviceBuffer::operator=(DeviceBu
   }
   return *this;
 }
-void CudaModelRunner::DeviceBuffer::reserve(size_t bytes) {
-  if (bytes <= bytes_) return;
+bool CudaModelRunner::DeviceBuffer::reserve(size_t bytes) {
+  if (bytes <= bytes_) return false;
   if (ptr_) check(cudaFree(ptr_), "cudaFree");
   ptr_ = nullptr;
   bytes_ = 0;
   check(cudaMalloc(&ptr_, bytes), "cudaMalloc");
   bytes_ = bytes;
+  return true;
 }
 void CudaModelRunner::DeviceBuffer::upload(const void* host, size_t bytes) {
   if (bytes == 0) return;
@@ -101,10 +102,12 @@ std::unique_ptr<CudaModelRunner> CudaModelRunner::load(const LoadOptions& option
   // the GPU row-major; the host copy is dropped once uploaded.
   auto pool = std::make_unique<cpu::CpuThreadPool>(options.num_threads);
   const ModelWeights weights = load_model_weights(options, *pool);
-  return std::unique_ptr<CudaModelRunner>(new CudaModelRunner(weights, std::move(pool), kv_dtype));
+  return std::unique_ptr<CudaModelRunner>(
+      new CudaModelRunner(weights, std::move(pool), kv_dtype, options.enforce_eager));
 }
 
-CudaModelRunner::CudaModelRunner(const ModelWeights& weights, std::unique_ptr<cpu::CpuThreadPool> pool, DType kv_dtype)
+CudaModelRunner::CudaModelRunner(const ModelWeights& weights, std::unique_ptr<cpu::CpuThreadPool> pool, DType kv_dtype,
+                                 bool enforce_eager)
     : spec_(weights.spec), dtype_(weights.dtype), kv_dtype_(kv_dtype), pool_(std::move(pool)) {
   if (dtype_ != DType::kFloat32 && dtype_ != DType::kBFloat16) {
     throw std::invalid_argument("CUDA backend: weights must be float32 or bfloat16");
@@ -117,6 +120,11 @@ CudaModelRunner::CudaModelRunner(const ModelWeights& weights, std::unique_ptr<cp
   check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   check(cublasCreate(&cublas_), "cublasCreate");
   check(cublasSetStream(cublas_, stream_), "cublasSetStream");
+  // An explicit workspace: cuBLAS then allocates nothing while a graph is being captured.
+  cublas_workspace_.reserve(kCublasWorkspaceBytes);
+  check(cublasSetWorkspace(cublas_, cublas_workspace_.get(), kCublasWorkspaceBytes), "cublasSetWorkspace");
+  graphs_.resize(kGraphRows + 1);
+  use_graphs_ = !enforce_eager;
 
   lm_head_ = upload(weights.lm_head, {});
   if (!weights.project_in.empty()) project_in_ = upload(weights.project_in, {});
@@ -139,6 +147,9 @@ CudaModelRunner::CudaModelRunner(const ModelWeights& weights, std::unique_ptr<cp
 
 CudaModelRunner::~CudaModelRunner() {
   if (stream_) cudaStreamSynchronize(stream_);
+  for (GraphSlot& g : graphs_) {
+    if (g.exec) cudaGraphExecDestroy(g.exec);
+  }
   if (cublas_) cublasDestroy(cublas_);
   if (stream_) cudaStreamDestroy(stream_);
   if (meta_host_.ptr) cudaFreeHost(meta_host_.ptr);
@@ -210,17 +221,12 @@ void CudaModelRunner::gemm(const Linear& w, const void* x, int rows, float* y, i
         "cublasGemmEx");
 }
 
-void CudaModelRunner::run(std::span<const SequenceSlice> slices, float* logits_out, bool all_rows) {
-  if (kv_.get() == nullptr) throw std::logic_error("forward() before allocate_kv_cache()");
+int CudaModelRunner::upload_step(std::span<const SequenceSlice> slices, bool all_rows, int& R) {
   const int T = validate_slices(slices, config(), num_blocks_, block_size_);
-  if (T == 0) return;
-  const ModelConfig& c = config();
-  const int d = c.hidden_size, e = c.word_embed_proj_dim, ffn = c.ffn_dim, V = c.vocab_size;
   const size_t t = static_cast<size_t>(T);
-
   // The step's metadata, in one host buffer and one copy: token ids [T], row infos [T], output
   // rows [R], block tables (each slice's blocks up to its last position).
-  int R = 0;
+  R = 0;
   size_t table_entries = 0;
   for (const SequenceSlice& sl : slices) {
     if (sl.tokens.empty()) continue;
@@ -228,7 +234,8 @@ void CudaModelRunner::run(std::span<const SequenceSlice> slices, float* logits_o
     table_entries += (end + static_cast<size_t>(block_size_) - 1) / static_cast<size_t>(block_size_);
     R += all_rows ? static_cast<int>(sl.tokens.size()) : (sl.want_logits ? 1 : 0);
   }
-  const size_t meta_ints = t + 2 * t + static_cast<size_t>(R) + table_entries;
+  if (T == 0) return 0;
+  const size_t meta_ints = 3 * t + static_cast<size_t>(R) + table_entries;
   reserve_pinned(meta_host_, meta_ints * sizeof(int32_t));
   auto* host_tokens = static_cast<int32_t*>(meta_host_.ptr);
   auto* host_rows = reinterpret_cast<cuda::RowInfo*>(host_tokens + t);
@@ -248,20 +255,43 @@ void CudaModelRunner::run(std::span<const SequenceSlice> slices, float* logits_o
     }
     table_offset += blocks;
   }
-  meta_.reserve(meta_ints * sizeof(int32_t));
+  // Room for the tables of at least a few thousand blocks, so that steps rarely move the buffer.
+  if (meta_.reserve(std::max(meta_ints, size_t{1} << 16) * sizeof(int32_t))) ++buffers_generation_;
   check(cudaMemcpyAsync(meta_.get(), meta_host_.ptr, meta_ints * sizeof(int32_t), cudaMemcpyHostToDevice, stream_),
         "metadata upload");
+  return T;
+}
+
+void CudaModelRunner::reserve_step_buffers(int T, int R) {
+  const ModelConfig& c = config();
+  const size_t d = static_cast<size_t>(c.hidden_size), e = static_cast<size_t>(c.word_embed_proj_dim);
+  const size_t ffn = static_cast<size_t>(c.ffn_dim), V = static_cast<size_t>(c.vocab_size);
+  const size_t wb = cuda::element_bytes(element_type(dtype_));
+  // At least kGraphRows rows, so that decode batches growing one sequence at a time do not move
+  // the buffers (which would invalidate the captured graphs).
+  const size_t t = std::max(static_cast<size_t>(T), static_cast<size_t>(kGraphRows));
+  const size_t r = std::max(static_cast<size_t>(R), static_cast<size_t>(kGraphRows));
+  bool moved = false;
+  moved |= x_.reserve(t * d * sizeof(float));
+  moved |= qkv_.reserve(t * 3 * d * sizeof(float));
+  moved |= act_.reserve(t * std::max({d, e, ffn}) * wb);
+  moved |= wide_.reserve(t * std::max(ffn, e) * sizeof(float));
+  moved |= rows_out_.reserve(r * d * sizeof(float));
+  moved |= head_in_.reserve(r * std::max(d, e) * wb);
+  moved |= head_proj_.reserve(r * e * sizeof(float));
+  moved |= logits_.reserve(r * V * sizeof(float));
+  if (moved) ++buffers_generation_;
+}
+
+void CudaModelRunner::enqueue_forward(int T, int R) {
+  const ModelConfig& c = config();
+  const int d = c.hidden_size, e = c.word_embed_proj_dim, ffn = c.ffn_dim, V = c.vocab_size;
+  const size_t t = static_cast<size_t>(T);
   const auto* tokens = static_cast<const int32_t*>(meta_.get());
   const auto* rows = reinterpret_cast<const cuda::RowInfo*>(tokens + t);
   const int32_t* out_rows = tokens + 3 * t;
   const int32_t* tables = out_rows + R;
-
   const ElementType wt = element_type(dtype_);
-  const size_t wb = cuda::element_bytes(wt);
-  x_.reserve(t * d * sizeof(float));
-  qkv_.reserve(t * 3 * d * sizeof(float));
-  act_.reserve(t * std::max({d, e, ffn}) * wb);
-  wide_.reserve(t * std::max(ffn, e) * sizeof(float));
   auto* x = static_cast<float*>(x_.get());
   auto* qkv = static_cast<float*>(qkv_.get());
   void* act = act_.get();
@@ -315,34 +345,73 @@ void CudaModelRunner::run(std::span<const SequenceSlice> slices, float* logits_o
     cuda::add_bias(x, T, d, bias_of(lw.fc2), s);
     if (!pre_ln) norm(lw.ln_ffn, x, T, x, ElementType::kFloat32);
   }
+  if (R == 0) return;
 
+  // Logits of the output rows: final layer norm (or none), OPT project_out, tied LM head.
+  const size_t r = static_cast<size_t>(R);
+  auto* picked = static_cast<float*>(rows_out_.get());
+  cuda::gather_rows(x, d, out_rows, R, picked, s);
+  if (has_final_ln_) {
+    norm(final_ln_, picked, R, head_in_.get(), wt);
+  } else {
+    cuda::convert(picked, r * d, head_in_.get(), wt, s);
+  }
+  if (spec_.project_in_out()) {
+    gemm(project_out_, head_in_.get(), R, static_cast<float*>(head_proj_.get()), e, false);
+    cuda::convert(static_cast<const float*>(head_proj_.get()), r * e, head_in_.get(), wt, s);
+  }
+  gemm(lm_head_, head_in_.get(), R, static_cast<float*>(logits_.get()), V, false);
+}
+
+void CudaModelRunner::launch_graph(int T) {
+  GraphSlot& slot = graphs_[static_cast<size_t>(T)];
+  if (slot.exec == nullptr || slot.generation != buffers_generation_) {
+    if (slot.exec) check(cudaGraphExecDestroy(slot.exec), "cudaGraphExecDestroy");
+    slot.exec = nullptr;
+    cudaGraph_t graph = nullptr;
+    check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    try {
+      enqueue_forward(T, T);
+    } catch (...) {
+      if (cudaStreamEndCapture(stream_, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+      throw;
+    }
+    check(cudaStreamEndCapture(stream_, &graph), "cudaStreamEndCapture");
+    const cudaError_t instantiated = cudaGraphInstantiate(&slot.exec, graph, 0);
+    cudaGraphDestroy(graph);
+    check(instantiated, "cudaGraphInstantiate");
+    slot.generation = buffers_generation_;
+    ++graphs_captured_;
+  }
+  check(cudaGraphLaunch(slot.exec, stream_), "cudaGraphLaunch");
+}
+
+void CudaModelRunner::run(std::span<const SequenceSlice> slices, float* logits_out, bool all_rows) {
+  if (kv_.get() == nullptr) throw std::logic_error("forward() before allocate_kv_cache()");
+  int R = 0;
+  const int T = upload_step(slices, all_rows, R);
+  if (T == 0) return;
+  reserve_step_buffers(T, R);
+  // A step of one token per sequence, each with its logits (a decode step), replays the graph
+  // captured for its row count: one launch instead of ~140.
+  const bool decode_only = std::all_of(slices.begin(), slices.end(), [&](const SequenceSlice& sl) {
+    return sl.tokens.size() == 1 && (sl.want_logits || all_rows);
+  });
+  if (use_graphs_ && decode_only && R == T && T <= kGraphRows) {
+    launch_graph(T);
+  } else {
+    enqueue_forward(T, R);
+  }
+  const size_t floats = static_cast<size_t>(R) * static_cast<size_t>(config().vocab_size);
   if (R > 0) {
-    const size_t r = static_cast<size_t>(R);
-    rows_out_.reserve(r * d * sizeof(float));
-    head_in_.reserve(r * std::max(d, e) * wb);
-    logits_.reserve(r * V * sizeof(float));
-    auto* picked = static_cast<float*>(rows_out_.get());
-    cuda::gather_rows(x, d, out_rows, R, picked, s);
-    if (has_final_ln_) {
-      norm(final_ln_, picked, R, head_in_.get(), wt);
-    } else {
-      cuda::convert(picked, r * d, head_in_.get(), wt, s);
-    }
-    if (spec_.project_in_out()) {
-      head_proj_.reserve(r * e * sizeof(float));
-      gemm(project_out_, head_in_.get(), R, static_cast<float*>(head_proj_.get()), e, false);
-      cuda::convert(static_cast<const float*>(head_proj_.get()), r * e, head_in_.get(), wt, s);
-    }
-    gemm(lm_head_, head_in_.get(), R, static_cast<float*>(logits_.get()), V, false);
-    reserve_pinned(logits_host_, r * V * sizeof(float));
-    check(cudaMemcpyAsync(logits_host_.ptr, logits_.get(), r * V * sizeof(float), cudaMemcpyDeviceToHost, s),
+    reserve_pinned(logits_host_, floats * sizeof(float));
+    check(cudaMemcpyAsync(logits_host_.ptr, logits_.get(), floats * sizeof(float), cudaMemcpyDeviceToHost, stream_),
           "logits download");
   }
   check(cudaGetLastError(), "kernel launch");
-  check(cudaStreamSynchronize(s), "forward");
+  check(cudaStreamSynchronize(stream_), "forward");
   if (R == 0) return;
   // Pinned -> caller's buffer, split over the pool when there is much of it (32 rows are 6 MB).
-  const size_t floats = static_cast<size_t>(R) * V;
   const auto* src = static_cast<const float*>(logits_host_.ptr);
   const int tasks = std::clamp(static_cast<int>(floats >> 18), 1, pool_->size());
   pool_->run(tasks, [&](int task, int) {

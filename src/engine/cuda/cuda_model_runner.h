@@ -4,11 +4,15 @@
 // each linear layer is one cuBLAS GEMM (bf16 or fp32 weights, fp32 accumulation); layer norm,
 // bias and activation, the K/V store and paged attention are kernels of cuda_kernels.cu. One
 // stream; forward() uploads the step's token ids, positions and block tables in one copy, runs
-// the layers, and copies the logits of the rows that want them back to the caller. The next
+// the layers, and copies the logits of the rows that want them back to the caller. A decode step
+// (one token per sequence, each with logits) of T <= kGraphRows rows replays a CUDA graph captured
+// for T on first use, as vLLM does, unless LoadOptions::enforce_eager: a graph reads the step's
+// metadata from the same device buffers, so only their contents change between replays. The next
 // tokens are sampled on the CPU, on the runner's thread pool (run_tasks).
 //
 // This header holds no CUDA types, so that the engine and tests include it as plain C++.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -20,6 +24,7 @@
 #include "engine/weights.h"
 
 struct CUstream_st;
+struct CUgraphExec_st;
 struct cublasContext;
 
 namespace llmbench::engine {
@@ -38,7 +43,7 @@ class CudaModelRunner final : public ModelRunner {
     DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
     DeviceBuffer(const DeviceBuffer&) = delete;
     DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-    void reserve(size_t bytes);                   // at least `bytes`, contents undefined
+    bool reserve(size_t bytes);                   // at least `bytes`, contents undefined; true if it moved
     void upload(const void* host, size_t bytes);  // exactly `bytes`, copied from the host
     void* get() const { return ptr_; }
     size_t bytes() const { return bytes_; }
@@ -66,6 +71,12 @@ class CudaModelRunner final : public ModelRunner {
   DType dtype() const { return dtype_; }
   DType kv_cache_dtype() const { return kv_dtype_; }
   const std::string& device_name() const { return device_name_; }
+  // Decode steps replay captured CUDA graphs (default: !LoadOptions::enforce_eager); tests and
+  // benchmarks compare the two.
+  void set_cuda_graphs(bool on) { use_graphs_ = on; }
+  int graphs_captured() const { return graphs_captured_; }
+
+  static constexpr int kGraphRows = 256;  // largest decode batch replayed from a graph
 
  private:
   struct Linear {
@@ -81,10 +92,20 @@ class CudaModelRunner final : public ModelRunner {
     Linear qkv, out, fc1, fc2;
   };
 
-  CudaModelRunner(const ModelWeights& weights, std::unique_ptr<cpu::CpuThreadPool> pool, DType kv_dtype);
+  CudaModelRunner(const ModelWeights& weights, std::unique_ptr<cpu::CpuThreadPool> pool, DType kv_dtype,
+                  bool enforce_eager);
   Linear upload(const cpu::PackedMatrix& w, const std::vector<float>& bias);
   LayerNorm upload(const LayerNormWeights& ln);
   void run(std::span<const SequenceSlice> slices, float* logits_out, bool all_rows);
+  // Validates the slices, writes the step's metadata (token ids [T], row infos [T], output rows
+  // [R], block tables) and queues its upload; returns T and sets R.
+  int upload_step(std::span<const SequenceSlice> slices, bool all_rows, int& R);
+  // Grows the activation and logits buffers for T rows and R outputs (at least kGraphRows each).
+  void reserve_step_buffers(int T, int R);
+  // Queues the whole forward pass, embeddings to the logits of the R output rows, on the stream.
+  void enqueue_forward(int T, int R);
+  // Replays (capturing first, if needed) the decode graph of T rows.
+  void launch_graph(int T);
   // y [rows, w.n] (row stride ldy) = x [rows, w.k] W^T, plus y when accumulate.
   void gemm(const Linear& w, const void* x, int rows, float* y, int ldy, bool accumulate);
 
@@ -104,6 +125,17 @@ class CudaModelRunner final : public ModelRunner {
 
   DeviceBuffer kv_;
   int num_blocks_ = 0, block_size_ = 0;
+
+  static constexpr size_t kCublasWorkspaceBytes = size_t{32} << 20;
+  DeviceBuffer cublas_workspace_;
+  struct GraphSlot {
+    CUgraphExec_st* exec = nullptr;
+    uint64_t generation = 0;  // buffers_generation_ at capture
+  };
+  std::vector<GraphSlot> graphs_;  // by row count
+  bool use_graphs_ = true;
+  int graphs_captured_ = 0;
+  uint64_t buffers_generation_ = 0;  // bumped whenever a buffer a graph reads moves
 
   // Per-step buffers, grown on demand: one host and one device copy of the step's metadata (token
   // ids, row infos, output rows, block tables), activations, and the logits on both sides.

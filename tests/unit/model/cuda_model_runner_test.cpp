@@ -211,6 +211,58 @@ TEST(CudaModelRunner, MatchesTheCpuRunnerOnOpt125m) {
   EXPECT_GE(agree, kSeqs * 9 / 10) << agree << " of " << kSeqs;
 }
 
+// Decode steps replayed from captured CUDA graphs give exactly the logits of launching every
+// kernel, across batch sizes (one graph each), growing contexts and a prefill step in between
+// (which moves no buffer a graph reads, or invalidates the graphs if it does).
+TEST(CudaModelRunner, GraphReplayEqualsEagerLaunches) {
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  LoadOptions o;
+  o.model = "opt-125m";
+  o.load_format = "dummy";
+  o.dtype = DType::kBFloat16;
+  o.seed = 3;
+  o.num_threads = 2;
+  auto graphs = CudaModelRunner::load(o);
+  o.enforce_eager = true;
+  auto eager = CudaModelRunner::load(o);
+  ASSERT_EQ(eager->graphs_captured(), 0);
+  constexpr int kSeqs = 40, kBlock = 16, kTableBlocks = 4;
+  for (auto* r : {graphs.get(), eager.get()}) r->allocate_kv_cache(kSeqs * kTableBlocks, kBlock);
+  const int V = graphs->config().vocab_size;
+  std::vector<std::vector<int32_t>> tokens(kSeqs), tables(kSeqs);
+  for (int s = 0; s < kSeqs; ++s) {
+    for (int i = 0; i < 5 + s; ++i) tokens[s].push_back((s * 131 + i * 977) % V);
+    for (int b = 0; b < kTableBlocks; ++b) tables[s].push_back(s * kTableBlocks + b);
+  }
+  std::vector<float> a(static_cast<size_t>(kSeqs) * V), b(a.size());
+  auto prefill = [&](int first, int count) {
+    std::vector<SequenceSlice> slices;
+    for (int s = first; s < first + count; ++s) slices.push_back({tokens[s], 0, tables[s], true});
+    graphs->forward(slices, a.data());
+    eager->forward(slices, b.data());
+    EXPECT_EQ(a, b) << "prefill";
+  };
+  auto decode = [&](int count) {
+    std::vector<SequenceSlice> slices;
+    for (int s = 0; s < count; ++s) {
+      tokens[s].push_back((tokens[s].back() * 31 + 7) % V);
+      slices.push_back({std::span<const int32_t>(&tokens[s].back(), 1), static_cast<int32_t>(tokens[s].size() - 1),
+                        tables[s], true});
+    }
+    graphs->forward(slices, a.data());
+    eager->forward(slices, b.data());
+    ASSERT_TRUE(std::equal(a.begin(), a.begin() + static_cast<ptrdiff_t>(count) * V, b.begin())) << count << " rows";
+  };
+  prefill(0, 32);
+  for (int count : {1, 3, 32, 32, 1, 3, 32}) decode(count);
+  const int captured = graphs->graphs_captured();
+  EXPECT_EQ(captured, 3);  // one per row count, replayed after
+  prefill(32, 8);
+  for (int count : {40, 32, 1}) decode(count);
+  EXPECT_GE(graphs->graphs_captured(), captured + 1);
+  EXPECT_EQ(eager->graphs_captured(), 0);
+}
+
 TEST(CudaModelRunner, RejectsBadSlicesAndForwardBeforeTheCache) {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
   LoadOptions o;
