@@ -9,7 +9,7 @@ namespace {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kThreads = 256;
-constexpr int kAttentionWarps = 4;     // warps (row, head items) per attention block
+constexpr int kAttentionWarps = 4;     // warps per (row, head) in the attention kernel
 constexpr int kMaxHeadDimPerLane = 8;  // head_dim <= 256
 
 __device__ inline float load_float(const float* p, size_t i) {
@@ -122,21 +122,63 @@ __global__ void qkv_store_kernel(float* qkv, const float* bias, const RowInfo* r
   }
 }
 
-// One warp per (row, head). Lane i scores key c0 + i of each chunk of 32 keys against q (kept in
-// shared memory, pre-scaled); the chunk's weights then go round the warp, each lane accumulating
-// its own head dims (lane, lane + 32, ...) of the values. Online softmax across chunks.
+// q . k over D dims, k read as 16-byte vectors when D allows (every real head dim does).
+__device__ inline float dot_key(const float* q, const __nv_bfloat16* k, int D) {
+  float dot = 0.0f;
+  if ((D & 7) == 0) {
+#pragma unroll 8
+    for (int e = 0; e < D; e += 8) {
+      const uint4 raw = *reinterpret_cast<const uint4*>(k + e);
+      const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 f = __bfloat1622float2(pairs[i]);
+        dot += q[e + 2 * i] * f.x + q[e + 2 * i + 1] * f.y;
+      }
+    }
+  } else {
+    for (int e = 0; e < D; ++e) dot += q[e] * __bfloat162float(k[e]);
+  }
+  return dot;
+}
+__device__ inline float dot_key(const float* q, const float* k, int D) {
+  float dot = 0.0f;
+  if ((D & 3) == 0) {
+#pragma unroll 8
+    for (int e = 0; e < D; e += 4) {
+      const float4 f = *reinterpret_cast<const float4*>(k + e);
+      dot += q[e] * f.x + q[e + 1] * f.y + q[e + 2] * f.z + q[e + 3] * f.w;
+    }
+  } else {
+    for (int e = 0; e < D; ++e) dot += q[e] * k[e];
+  }
+  return dot;
+}
+__device__ inline float2 load_pair(const __nv_bfloat16* v, int e) {
+  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(v + e));
+}
+__device__ inline float2 load_pair(const float* v, int e) {
+  return *reinterpret_cast<const float2*>(v + e);
+}
+
+// One block of kAttentionWarps warps per (row, head): warp w takes the chunks of 32 keys starting
+// at 32 w, 32 (w + kAttentionWarps), ...; lane i scores key c0 + i against q (in shared memory,
+// pre-scaled), the chunk's weights go round the warp and each lane accumulates its pairs of head
+// dims (2 lane, 2 lane + 1, then + 64 ...) of the values, with an online softmax across the warp's
+// chunks. The warps' partial results then merge through shared memory. Head dim even, <= 256.
 template <class KvT, class OutT>
-__global__ void attention_kernel(const float* qkv, int T, const RowInfo* rows, const int32_t* tables, const KvT* kv,
+__global__ void attention_kernel(const float* qkv, const RowInfo* rows, const int32_t* tables, const KvT* kv,
                                  int num_blocks, int B, int H, int D, int layer, float scale, OutT* out) {
-  extern __shared__ float q_shared[];  // [kAttentionWarps][D]
+  extern __shared__ float shared[];  // q [D], then per warp: m, l, acc [D]
+  float* q = shared;
+  float* partial = shared + D;
   const int warp = static_cast<int>(threadIdx.x) >> 5, lane = static_cast<int>(threadIdx.x) & 31;
-  const int item = static_cast<int>(blockIdx.x) * kAttentionWarps + warp;
-  if (item >= T * H) return;  // the whole warp leaves together
-  const int r = item / H, h = item - (item / H) * H;
+  const int r = static_cast<int>(blockIdx.x) / H, h = static_cast<int>(blockIdx.x) % H;
   const int d = H * D;
-  float* q = q_shared + warp * D;
-  for (int e = lane; e < D; e += 32) q[e] = qkv[static_cast<size_t>(r) * 3 * d + h * D + e] * scale;
-  __syncwarp();
+  for (int e = static_cast<int>(threadIdx.x); e < D; e += static_cast<int>(blockDim.x)) {
+    q[e] = qkv[static_cast<size_t>(r) * 3 * d + h * D + e] * scale;
+  }
+  __syncthreads();
   const RowInfo info = rows[r];
   const int32_t* table = tables + info.table_offset;
   const size_t layer_blocks = static_cast<size_t>(layer) * num_blocks;
@@ -144,43 +186,64 @@ __global__ void attention_kernel(const float* qkv, int T, const RowInfo* rows, c
     const size_t block = static_cast<size_t>(table[j / B]);
     return kv + ((((layer_blocks + block) * 2 + kv_index) * H + h) * B + (j % B)) * static_cast<size_t>(D);
   };
-  float acc[kMaxHeadDimPerLane];
+  float2 acc[kMaxHeadDimPerLane / 2];
 #pragma unroll
-  for (int i = 0; i < kMaxHeadDimPerLane; ++i) acc[i] = 0.0f;
+  for (int i = 0; i < kMaxHeadDimPerLane / 2; ++i) acc[i] = make_float2(0.0f, 0.0f);
   float m = -INFINITY, l = 0.0f;
   const int n_keys = info.position + 1;
-  for (int c0 = 0; c0 < n_keys; c0 += 32) {
+  for (int c0 = warp * 32; c0 < n_keys; c0 += 32 * kAttentionWarps) {
     const int j = c0 + lane;
-    float s = -INFINITY;
-    if (j < n_keys) {
-      const KvT* k = at(j, 0);
-      float dot = 0.0f;
-      for (int e = 0; e < D; ++e) dot += q[e] * load_float(k, e);
-      s = dot;
-    }
+    const float s = j < n_keys ? dot_key(q, at(j, 0), D) : -INFINITY;
     const float m_new = fmaxf(m, warp_max(s));  // lane 0's key is always valid: finite
     const float correction = expf(m - m_new);
     const float p = j < n_keys ? expf(s - m_new) : 0.0f;
     l = l * correction + warp_sum(p);
 #pragma unroll
-    for (int i = 0; i < kMaxHeadDimPerLane; ++i) acc[i] *= correction;
+    for (int i = 0; i < kMaxHeadDimPerLane / 2; ++i) {
+      acc[i].x *= correction;
+      acc[i].y *= correction;
+    }
     const int chunk = n_keys - c0 < 32 ? n_keys - c0 : 32;
+#pragma unroll 4
     for (int jj = 0; jj < chunk; ++jj) {
       const float pj = __shfl_sync(kFullMask, p, jj);
       const KvT* v = at(c0 + jj, 1);
 #pragma unroll
-      for (int i = 0; i < kMaxHeadDimPerLane; ++i) {
-        const int e = lane + i * 32;
-        if (e < D) acc[i] += pj * load_float(v, e);
+      for (int i = 0; i < kMaxHeadDimPerLane / 2; ++i) {
+        const int e = 2 * lane + 64 * i;
+        if (e < D) {
+          const float2 f = load_pair(v, e);
+          acc[i].x += pj * f.x;
+          acc[i].y += pj * f.y;
+        }
       }
     }
     m = m_new;
   }
-  const float inv = 1.0f / l;
+  // Merge: out = sum_w acc_w e^(m_w - M) / sum_w l_w e^(m_w - M), M = max_w m_w (warp 0 saw key 0).
+  float* mine = partial + warp * (D + 2);
+  if (lane == 0) {
+    mine[0] = m;
+    mine[1] = l;
+  }
 #pragma unroll
-  for (int i = 0; i < kMaxHeadDimPerLane; ++i) {
-    const int e = lane + i * 32;
-    if (e < D) store_float(out, static_cast<size_t>(r) * d + h * D + e, acc[i] * inv);
+  for (int i = 0; i < kMaxHeadDimPerLane / 2; ++i) {
+    const int e = 2 * lane + 64 * i;
+    if (e < D) {
+      mine[2 + e] = acc[i].x;
+      mine[3 + e] = acc[i].y;
+    }
+  }
+  __syncthreads();
+  float M = -INFINITY;
+  for (int w = 0; w < kAttentionWarps; ++w) M = fmaxf(M, partial[w * (D + 2)]);
+  float L = 0.0f;
+  for (int w = 0; w < kAttentionWarps; ++w) L += partial[w * (D + 2) + 1] * expf(partial[w * (D + 2)] - M);
+  const float inv = 1.0f / L;
+  for (int e = static_cast<int>(threadIdx.x); e < D; e += static_cast<int>(blockDim.x)) {
+    float sum = 0.0f;
+    for (int w = 0; w < kAttentionWarps; ++w) sum += partial[w * (D + 2) + 2 + e] * expf(partial[w * (D + 2)] - M);
+    store_float(out, static_cast<size_t>(r) * d + h * D + e, sum * inv);
   }
 }
 
@@ -282,28 +345,27 @@ void qkv_bias_store_kv(float* qkv, int T, const float* bias, const RowInfo* rows
 
 void attention(const float* qkv, int T, const RowInfo* rows, const int32_t* tables, KvCacheView kv, int layer,
                float scale, void* out, ElementType out_type, cudaStream_t stream) {
-  const int items = T * kv.num_heads;
-  if (items == 0) return;
-  const unsigned grid = static_cast<unsigned>((items + kAttentionWarps - 1) / kAttentionWarps);
-  const size_t shared = sizeof(float) * kAttentionWarps * static_cast<size_t>(kv.head_dim);
+  const unsigned grid = static_cast<unsigned>(T * kv.num_heads);
+  if (grid == 0) return;
+  const size_t shared = sizeof(float) * (kv.head_dim + kAttentionWarps * (kv.head_dim + 2));
   const int NB = kv.num_blocks, B = kv.block_size, H = kv.num_heads, D = kv.head_dim;
   constexpr unsigned threads = kAttentionWarps * 32;
   if (kv.type == ElementType::kBFloat16) {
     const auto* cache = static_cast<const __nv_bfloat16*>(kv.data);
     if (out_type == ElementType::kBFloat16) {
-      attention_kernel<<<grid, threads, shared, stream>>>(qkv, T, rows, tables, cache, NB, B, H, D, layer, scale,
+      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
                                                           as_bf16(out));
     } else {
-      attention_kernel<<<grid, threads, shared, stream>>>(qkv, T, rows, tables, cache, NB, B, H, D, layer, scale,
+      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
                                                           static_cast<float*>(out));
     }
   } else {
     const auto* cache = static_cast<const float*>(kv.data);
     if (out_type == ElementType::kBFloat16) {
-      attention_kernel<<<grid, threads, shared, stream>>>(qkv, T, rows, tables, cache, NB, B, H, D, layer, scale,
+      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
                                                           as_bf16(out));
     } else {
-      attention_kernel<<<grid, threads, shared, stream>>>(qkv, T, rows, tables, cache, NB, B, H, D, layer, scale,
+      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
                                                           static_cast<float*>(out));
     }
   }

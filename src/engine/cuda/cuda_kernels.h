@@ -51,7 +51,8 @@ void convert(const float* x, size_t n, void* y, ElementType y_type, cudaStream_t
 void qkv_bias_store_kv(float* qkv, int T, const float* bias, const RowInfo* rows, const int32_t* tables, KvCacheView kv,
                        int layer, cudaStream_t stream);
 // Causal attention of each row's q (in qkv) over its sequence's cached keys [0, position]; out
-// [T, d] as out_type. One warp per (row, head); keys 32 at a time, online softmax.
+// [T, d] as out_type. One block per (row, head), its warps splitting the keys 32 at a time, each
+// with an online softmax, merged at the end. Head dim even and at most 256.
 void attention(const float* qkv, int T, const RowInfo* rows, const int32_t* tables, KvCacheView kv, int layer,
                float scale, void* out, ElementType out_type, cudaStream_t stream);
 // out[r, c] = act(y[r, c] + bias[c]) as out_type (bias may be null).

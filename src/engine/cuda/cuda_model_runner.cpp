@@ -112,7 +112,9 @@ CudaModelRunner::CudaModelRunner(const ModelWeights& weights, std::unique_ptr<cp
   if (dtype_ != DType::kFloat32 && dtype_ != DType::kBFloat16) {
     throw std::invalid_argument("CUDA backend: weights must be float32 or bfloat16");
   }
-  if (spec_.config.head_dim > 256) throw std::invalid_argument("CUDA backend: head_dim above 256");
+  if (spec_.config.head_dim > 256 || spec_.config.head_dim % 2 != 0) {
+    throw std::invalid_argument("CUDA backend: head_dim must be even and at most 256");
+  }
   cudaDeviceProp props{};
   check(cudaGetDeviceProperties(&props, 0), "cudaGetDeviceProperties");
   device_name_ = props.name;
