@@ -42,7 +42,10 @@ case "$mode" in
     ;;
   sanitize)
     build_dir="$root/build-asan"
-    cmake_args+=(-DLLMBENCH_SANITIZE=ON -DLLMBENCH_BUILD_BENCH=OFF -DLLMBENCH_BUILD_INTEGRATION_TESTS=OFF)
+    # The CUDA backend stays out of the sanitizer builds: host sanitizers cannot see GPU code (that is
+    # compute-sanitizer's job) and trip over the CUDA runtime.
+    cmake_args+=(-DLLMBENCH_SANITIZE=ON -DLLMBENCH_BUILD_BENCH=OFF -DLLMBENCH_BUILD_INTEGRATION_TESTS=OFF
+      -DLLMBENCH_CUDA=OFF)
     ctest_args+=(-L unit)
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -54,7 +57,7 @@ case "$mode" in
       harness_integration_tests harness_net_server_tests llm_engine_test cpu_kernels_test)
     "$root/scripts/install_deps.sh"
     cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${LLMBENCH_BUILD_TYPE:-RelWithDebInfo} \
-      -DLLMBENCH_TSAN=ON -DLLMBENCH_BUILD_BENCH=OFF >/dev/null
+      -DLLMBENCH_TSAN=ON -DLLMBENCH_BUILD_BENCH=OFF -DLLMBENCH_CUDA=OFF >/dev/null
     # Old TSan runtimes cannot map their shadow under a high-entropy ASLR layout: build (test
     # discovery runs the binaries) and test without ASLR.
     norandom=()
@@ -74,7 +77,7 @@ case "$mode" in
     # Clang-only warnings must not stop a fuzzing run: -Werror stays with the GCC builds.
     cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${LLMBENCH_BUILD_TYPE:-RelWithDebInfo} \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DLLMBENCH_BUILD_FUZZ=ON -DLLMBENCH_WERROR=OFF \
-      -DLLMBENCH_BUILD_BENCH=OFF -DLLMBENCH_BUILD_INTEGRATION_TESTS=OFF >/dev/null
+      -DLLMBENCH_BUILD_BENCH=OFF -DLLMBENCH_BUILD_INTEGRATION_TESTS=OFF -DLLMBENCH_CUDA=OFF >/dev/null
     mapfile -t fuzzers <"$build_dir/fuzz_targets.txt"
     ((${#fuzzers[@]})) || {
       echo "scripts/test.sh: no fuzz targets configured (is clang the compiler?)" >&2

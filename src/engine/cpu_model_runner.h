@@ -39,8 +39,7 @@ class CpuModelRunner final : public ModelRunner {
   void forward(std::span<const SequenceSlice> slices, float* logits_out) override;
   size_t weight_bytes() const override { return weights_.bytes(); }
 
-  // Like forward(), but logits for every token of every slice: [total tokens, V], in slice order.
-  void forward_all_logits(std::span<const SequenceSlice> slices, float* logits_out);
+  void forward_all_logits(std::span<const SequenceSlice> slices, float* logits_out) override;
   // Bytes of weights one decode step streams (all linear layers + the LM head).
   size_t weight_bytes_per_step() const;
   const ModelSpec& spec() const { return weights_.spec; }

@@ -5,6 +5,10 @@
 
 namespace llmbench::engine {
 
+void ModelRunner::forward_all_logits(std::span<const SequenceSlice>, float*) {
+  throw std::logic_error("forward_all_logits: not supported by this model backend");
+}
+
 int validate_slices(std::span<const SequenceSlice> slices, const ModelConfig& c, int num_blocks, int bs) {
   int total = 0;
   for (size_t s = 0; s < slices.size(); ++s) {

@@ -54,6 +54,9 @@ class ModelRunner {
   virtual void allocate_kv_cache(int num_blocks, int block_size) = 0;
   // Runs one step over all slices. logits_out is [count(want_logits), V], rows in slice order.
   virtual void forward(std::span<const SequenceSlice> slices, float* logits_out) = 0;
+  // Like forward(), but logits for every token of every slice: [total tokens, V], in slice order
+  // (what reference logits are compared with). Default: not supported (throws std::logic_error).
+  virtual void forward_all_logits(std::span<const SequenceSlice> slices, float* logits_out);
   // Bytes of weights resident (for reports and the roofline benchmark).
   virtual size_t weight_bytes() const = 0;
   // Runs fn(ctx, task, worker) for every task in [0, num_tasks) on the backend's compute threads

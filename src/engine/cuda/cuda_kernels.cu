@@ -350,24 +350,19 @@ void attention(const float* qkv, int T, const RowInfo* rows, const int32_t* tabl
   const size_t shared = sizeof(float) * (kv.head_dim + kAttentionWarps * (kv.head_dim + 2));
   const int NB = kv.num_blocks, B = kv.block_size, H = kv.num_heads, D = kv.head_dim;
   constexpr unsigned threads = kAttentionWarps * 32;
+  auto launch = [&](const auto* cache) {
+    if (out_type == ElementType::kBFloat16) {
+      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
+                                                          as_bf16(out));
+    } else {
+      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
+                                                          static_cast<float*>(out));
+    }
+  };
   if (kv.type == ElementType::kBFloat16) {
-    const auto* cache = static_cast<const __nv_bfloat16*>(kv.data);
-    if (out_type == ElementType::kBFloat16) {
-      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
-                                                          as_bf16(out));
-    } else {
-      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
-                                                          static_cast<float*>(out));
-    }
+    launch(static_cast<const __nv_bfloat16*>(kv.data));
   } else {
-    const auto* cache = static_cast<const float*>(kv.data);
-    if (out_type == ElementType::kBFloat16) {
-      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
-                                                          as_bf16(out));
-    } else {
-      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
-                                                          static_cast<float*>(out));
-    }
+    launch(static_cast<const float*>(kv.data));
   }
 }
 

@@ -66,8 +66,7 @@ class CudaModelRunner final : public ModelRunner {
     pool_->run(num_tasks, [fn, ctx](int task, int worker) { fn(ctx, task, worker); });
   }
 
-  // Like forward(), but logits for every token of every slice: [total tokens, V], in slice order.
-  void forward_all_logits(std::span<const SequenceSlice> slices, float* logits_out);
+  void forward_all_logits(std::span<const SequenceSlice> slices, float* logits_out) override;
   DType dtype() const { return dtype_; }
   DType kv_cache_dtype() const { return kv_dtype_; }
   const std::string& device_name() const { return device_name_; }

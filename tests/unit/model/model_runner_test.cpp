@@ -1,9 +1,11 @@
-// The CPU model runner against Hugging Face: float64 reference logits and greedy continuations of
-// the tiny fixtures, through the normal loader and the paged KV cache.
+// The model runners against Hugging Face: float64 reference logits and greedy continuations of
+// the tiny fixtures, through the normal loader and the paged KV cache. Every test runs on the CPU
+// backend and on the CUDA backend where this build has it and sees a GPU (skipped otherwise).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
+#include <tuple>
 
 #include "engine/cpu_model_runner.h"
 #include "model_fixture.h"
@@ -29,24 +31,47 @@ std::vector<int32_t> block_table(int seq) {
   return t;
 }
 
-std::unique_ptr<CpuModelRunner> load(const std::string& name, DType dtype = DType::kFloat32, int threads = 2,
-                                     const std::string& kv_cache_dtype = "auto") {
+std::unique_ptr<ModelRunner> load(const std::string& name, const std::string& device, DType dtype = DType::kFloat32,
+                                  int threads = 2, const std::string& kv_cache_dtype = "auto") {
   LoadOptions o;
   o.model = fixture_dir(name);
   o.dtype = dtype;
   o.num_threads = threads;
   o.kv_cache_dtype = kv_cache_dtype;
-  auto runner = CpuModelRunner::load(o);
+  o.device = device;
+  auto runner = load_model(o);
   runner->allocate_kv_cache(kNumBlocks, kBlockSize);
   return runner;
 }
 
-class FixtureTest : public ::testing::TestWithParam<std::string> {};
+bool device_missing(const std::string& device) {
+  return device == "cuda" && default_device() != "cuda";
+}
+
+float largest_magnitude(const std::vector<float>& v) {
+  float m = 0.0f;
+  for (float x : v) m = std::max(m, std::abs(x));
+  return m;
+}
+
+// (fixture model, device).
+class FixtureTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
+ protected:
+  void SetUp() override {
+    if (device_missing(device())) GTEST_SKIP() << "no CUDA backend in this build, or no GPU";
+  }
+  const std::string& model() const { return std::get<0>(GetParam()); }
+  const std::string& device() const { return std::get<1>(GetParam()); }
+  std::unique_ptr<ModelRunner> load_runner(DType dtype = DType::kFloat32, int threads = 2,
+                                           const std::string& kv_cache_dtype = "auto") const {
+    return load(model(), device(), dtype, threads, kv_cache_dtype);
+  }
+};
 
 TEST_P(FixtureTest, PrefillLogitsMatchHuggingFace) {
-  Fixture f = load_fixture(GetParam());
+  Fixture f = load_fixture(model());
   for (int threads : {1, 2}) {
-    auto runner = load(GetParam(), DType::kFloat32, threads);
+    auto runner = load_runner(DType::kFloat32, threads);
     ASSERT_EQ(runner->config().vocab_size, f.vocab);
     for (size_t p = 0; p < f.prompts.size(); ++p) {
       const auto& prompt = f.prompts[p];
@@ -60,21 +85,9 @@ TEST_P(FixtureTest, PrefillLogitsMatchHuggingFace) {
   }
 }
 
-TEST_P(FixtureTest, ScalarKernelsMatchHuggingFace) {
-  Fixture f = load_fixture(GetParam());
-  auto runner = load(GetParam());
-  runner->set_kernels(cpu::scalar_kernels());
-  const size_t p = 2;
-  auto table = block_table(0);
-  SequenceSlice s{f.prompts[p], 0, table, true};
-  std::vector<float> logits(f.prompts[p].size() * f.vocab);
-  runner->forward_all_logits({&s, 1}, logits.data());
-  EXPECT_LT(max_abs_diff(logits.data(), f.logits[p].data(), logits.size()), kFp32Tolerance);
-}
-
 TEST_P(FixtureTest, GreedyDecodeThroughPagedCacheMatchesHuggingFace) {
-  Fixture f = load_fixture(GetParam());
-  auto runner = load(GetParam());
+  Fixture f = load_fixture(model());
+  auto runner = load_runner();
   std::vector<float> logits(f.vocab);
   for (size_t p = 0; p < f.prompts.size(); ++p) {
     auto table = block_table(static_cast<int>(p));
@@ -95,8 +108,8 @@ TEST_P(FixtureTest, GreedyDecodeThroughPagedCacheMatchesHuggingFace) {
 }
 
 TEST_P(FixtureTest, ChunkedPrefillGivesTheSameLogits) {
-  Fixture f = load_fixture(GetParam());
-  auto runner = load(GetParam());
+  Fixture f = load_fixture(model());
+  auto runner = load_runner();
   const auto& prompt = f.prompts[3];  // 64 tokens
   auto table = block_table(1);
   const int chunks[] = {5, 13, 1, 7, 2, 16, 20};
@@ -114,8 +127,8 @@ TEST_P(FixtureTest, ChunkedPrefillGivesTheSameLogits) {
 }
 
 TEST_P(FixtureTest, MixedStepGivesEachSequenceItsOwnLogits) {
-  Fixture f = load_fixture(GetParam());
-  auto runner = load(GetParam());
+  Fixture f = load_fixture(model());
+  auto runner = load_runner();
   std::vector<std::vector<int32_t>> tables;
   for (int s = 0; s < 4; ++s) tables.push_back(block_table(s));
   const auto& p1 = f.prompts[1];  // 7
@@ -147,17 +160,17 @@ TEST_P(FixtureTest, MixedStepGivesEachSequenceItsOwnLogits) {
 // else). Documented tolerance: max abs error <= 10% of the largest |logit| of the prompt (measured
 // ~5% on these fixtures: 0.48 on logits up to 10), and the argmax agrees on >= 90% of positions.
 TEST_P(FixtureTest, Bf16RuntimeIsClose) {
-  Fixture f = load_fixture(GetParam());
-  auto runner = load(GetParam(), DType::kBFloat16);
+  Fixture f = load_fixture(model());
+  auto runner = load_runner(DType::kBFloat16);
   int agree = 0, total = 0;
   for (size_t p = 0; p < f.prompts.size(); ++p) {
     auto table = block_table(static_cast<int>(p));
     SequenceSlice s{f.prompts[p], 0, table, true};
     std::vector<float> logits(f.prompts[p].size() * f.vocab);
     runner->forward_all_logits({&s, 1}, logits.data());
-    float scale = 0.0f;
-    for (float v : f.logits[p]) scale = std::max(scale, std::abs(v));
-    EXPECT_LT(max_abs_diff(logits.data(), f.logits[p].data(), logits.size()), 0.1f * scale) << "prompt " << p;
+    const float err = max_abs_diff(logits.data(), f.logits[p].data(), logits.size());
+    EXPECT_LT(err, 0.1f * largest_magnitude(f.logits[p])) << "prompt " << p;
+    EXPECT_GT(err, 0.0f) << "prompt " << p << ": identical to fp32, so the weights were not bf16";
     for (size_t r = 0; r < f.prompts[p].size(); ++r, ++total) {
       agree += argmax(logits.data() + r * f.vocab, f.vocab) == argmax(f.logits[p].data() + r * f.vocab, f.vocab);
     }
@@ -169,19 +182,16 @@ TEST_P(FixtureTest, Bf16RuntimeIsClose) {
 // sums in fp32. Tolerance: max abs error <= 5% of the largest |logit| (bf16 keeps 8 bits of
 // mantissa; measured up to 2.2% on these fixtures), argmax agrees on >= 95% of positions.
 TEST_P(FixtureTest, Bf16KvCacheIsClose) {
-  Fixture f = load_fixture(GetParam());
-  auto runner = load(GetParam(), DType::kFloat32, 2, "bfloat16");
-  ASSERT_EQ(runner->kv_cache_dtype(), DType::kBFloat16);
+  Fixture f = load_fixture(model());
+  auto runner = load_runner(DType::kFloat32, 2, "bfloat16");
   int agree = 0, total = 0;
   for (size_t p = 0; p < f.prompts.size(); ++p) {
     auto table = block_table(static_cast<int>(p));
     SequenceSlice s{f.prompts[p], 0, table, true};
     std::vector<float> logits(f.prompts[p].size() * f.vocab);
     runner->forward_all_logits({&s, 1}, logits.data());
-    float scale = 0.0f;
-    for (float v : f.logits[p]) scale = std::max(scale, std::abs(v));
     const float err = max_abs_diff(logits.data(), f.logits[p].data(), logits.size());
-    EXPECT_LT(err, 0.05f * scale) << "prompt " << p;
+    EXPECT_LT(err, 0.05f * largest_magnitude(f.logits[p])) << "prompt " << p;
     EXPECT_GT(err, 0.0f) << "prompt " << p << ": identical to fp32, so the cache was not bf16";
     for (size_t r = 0; r < f.prompts[p].size(); ++r, ++total) {
       agree += argmax(logits.data() + r * f.vocab, f.vocab) == argmax(f.logits[p].data() + r * f.vocab, f.vocab);
@@ -191,23 +201,58 @@ TEST_P(FixtureTest, Bf16KvCacheIsClose) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureTest,
+                         ::testing::Combine(::testing::Values("opt_tiny", "opt_tiny_bf16_sharded",
+                                                              "opt_tiny_postln_proj", "gpt2_tiny", "gpt2_tiny_fp16"),
+                                            ::testing::Values("cpu", "cuda")),
+                         [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+
+class CpuFixtureTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CpuFixtureTest, ScalarKernelsMatchHuggingFace) {
+  Fixture f = load_fixture(GetParam());
+  auto runner = CpuModelRunner::load({.model = fixture_dir(GetParam())});
+  runner->allocate_kv_cache(kNumBlocks, kBlockSize);
+  runner->set_kernels(cpu::scalar_kernels());
+  const size_t p = 2;
+  auto table = block_table(0);
+  SequenceSlice s{f.prompts[p], 0, table, true};
+  std::vector<float> logits(f.prompts[p].size() * f.vocab);
+  runner->forward_all_logits({&s, 1}, logits.data());
+  EXPECT_LT(max_abs_diff(logits.data(), f.logits[p].data(), logits.size()), kFp32Tolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CpuFixtureTest,
                          ::testing::Values("opt_tiny", "opt_tiny_bf16_sharded", "opt_tiny_postln_proj", "gpt2_tiny",
                                            "gpt2_tiny_fp16"));
 
+class DeviceTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (device_missing(GetParam())) GTEST_SKIP() << "no CUDA backend in this build, or no GPU";
+  }
+};
+
 TEST(ModelRunner, KvCacheDtypeFollowsTheWeightsUnlessSet) {
-  auto fp32 = load("opt_tiny");
-  auto bf16 = load("opt_tiny", DType::kBFloat16);
-  auto bf16_fp32_cache = load("opt_tiny", DType::kBFloat16, 2, "float32");
+  auto fp32 = CpuModelRunner::load({.model = fixture_dir("opt_tiny")});
+  auto bf16 = CpuModelRunner::load({.model = fixture_dir("opt_tiny"), .dtype = DType::kBFloat16});
+  auto bf16_fp32_cache =
+      CpuModelRunner::load({.model = fixture_dir("opt_tiny"), .dtype = DType::kBFloat16, .kv_cache_dtype = "float32"});
   EXPECT_EQ(fp32->kv_cache_dtype(), DType::kFloat32);
   EXPECT_EQ(bf16->kv_cache_dtype(), DType::kBFloat16);
   EXPECT_EQ(bf16_fp32_cache->kv_cache_dtype(), DType::kFloat32);
-  EXPECT_EQ(fp32->kv_bytes_per_block(16), 2 * bf16->kv_bytes_per_block(16));
-  EXPECT_EQ(fp32->kv_bytes_per_block(16), bf16_fp32_cache->kv_bytes_per_block(16));
-  EXPECT_THROW(load("opt_tiny", DType::kFloat32, 2, "fp8"), std::runtime_error);
 }
 
-TEST(ModelRunner, RejectsBadSlices) {
-  auto runner = load("opt_tiny");
+TEST_P(DeviceTest, KvCacheBytesFollowTheCacheDtype) {
+  auto fp32 = load("opt_tiny", GetParam());
+  auto bf16 = load("opt_tiny", GetParam(), DType::kBFloat16);
+  auto bf16_fp32_cache = load("opt_tiny", GetParam(), DType::kBFloat16, 2, "float32");
+  EXPECT_EQ(fp32->kv_bytes_per_block(16), 2 * bf16->kv_bytes_per_block(16));
+  EXPECT_EQ(fp32->kv_bytes_per_block(16), bf16_fp32_cache->kv_bytes_per_block(16));
+  EXPECT_THROW(load("opt_tiny", GetParam(), DType::kFloat32, 2, "fp8"), std::runtime_error);
+}
+
+TEST_P(DeviceTest, RejectsBadSlices) {
+  auto runner = load("opt_tiny", GetParam());
   std::vector<float> logits(512);
   std::vector<int32_t> tokens = {5, 6, 7};
   std::vector<int32_t> short_table = {0};
@@ -226,16 +271,23 @@ TEST(ModelRunner, RejectsBadSlices) {
   EXPECT_THROW(runner->forward({&past_end, 1}, logits.data()), std::invalid_argument);
 }
 
-TEST(ModelRunner, ForwardBeforeKvCacheThrows) {
+TEST_P(DeviceTest, ForwardBeforeKvCacheThrows) {
   LoadOptions o;
   o.model = fixture_dir("opt_tiny");
-  auto runner = load_cpu_model(o);
+  o.device = GetParam();
+  auto runner = load_model(o);
   std::vector<int32_t> tokens = {5};
   std::vector<int32_t> table = {0};
   SequenceSlice s{tokens, 0, table, true};
   std::vector<float> logits(512);
   EXPECT_THROW(runner->forward({&s, 1}, logits.data()), std::logic_error);
+  runner->allocate_kv_cache(4, kBlockSize);
+  runner->forward({&s, 1}, logits.data());  // usable once the cache exists
+  for (float v : logits) ASSERT_TRUE(std::isfinite(v));
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, DeviceTest, ::testing::Values("cpu", "cuda"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace llmbench::engine
