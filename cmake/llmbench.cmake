@@ -5,9 +5,10 @@ add_library(llmbench_options INTERFACE)
 set(LLMBENCH_HOST_LANGUAGE "$<NOT:$<COMPILE_LANGUAGE:CUDA>>")
 target_compile_options(llmbench_options INTERFACE
                        "$<${LLMBENCH_HOST_LANGUAGE}:-Wall;-Wextra;-Wpedantic;-Wno-missing-field-initializers>")
-target_compile_options(llmbench_options INTERFACE "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall>")
+target_compile_options(llmbench_options INTERFACE "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>")
 if(LLMBENCH_WERROR)
-  target_compile_options(llmbench_options INTERFACE "$<${LLMBENCH_HOST_LANGUAGE}:-Werror>")
+  target_compile_options(llmbench_options INTERFACE "$<${LLMBENCH_HOST_LANGUAGE}:-Werror>"
+                                                    "$<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Werror;--Werror=all-warnings>")
 endif()
 # Boost.Asio uses deprecated-copy in places and GCC 12 warns on them under -Wextra.
 target_compile_definitions(llmbench_options INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
