@@ -115,47 +115,61 @@ CudaModelRunner::CudaModelRunner(const ModelWeights& weights, std::unique_ptr<cp
   if (spec_.config.head_dim > 256 || spec_.config.head_dim % 2 != 0) {
     throw std::invalid_argument("CUDA backend: head_dim must be even and at most 256");
   }
-  cudaDeviceProp props{};
-  check(cudaGetDeviceProperties(&props, 0), "cudaGetDeviceProperties");
-  device_name_ = props.name;
-  check(cudaSetDevice(0), "cudaSetDevice");
-  check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
-  check(cublasCreate(&cublas_), "cublasCreate");
-  check(cublasSetStream(cublas_, stream_), "cublasSetStream");
-  // An explicit workspace: cuBLAS then allocates nothing while a graph is being captured.
-  cublas_workspace_.reserve(kCublasWorkspaceBytes);
-  check(cublasSetWorkspace(cublas_, cublas_workspace_.get(), kCublasWorkspaceBytes), "cublasSetWorkspace");
-  graphs_.resize(kGraphRows + 1);
-  use_graphs_ = !enforce_eager;
+  try {
+    cudaDeviceProp props{};
+    check(cudaGetDeviceProperties(&props, 0), "cudaGetDeviceProperties");
+    device_name_ = props.name;
+    check(cudaSetDevice(0), "cudaSetDevice");
+    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    check(cublasCreate(&cublas_), "cublasCreate");
+    check(cublasSetStream(cublas_, stream_), "cublasSetStream");
+    // An explicit workspace: cuBLAS then allocates nothing while a graph is being captured.
+    cublas_workspace_.reserve(kCublasWorkspaceBytes);
+    check(cublasSetWorkspace(cublas_, cublas_workspace_.get(), kCublasWorkspaceBytes), "cublasSetWorkspace");
+    graphs_.resize(kGraphRows + 1);
+    use_graphs_ = !enforce_eager;
 
-  lm_head_ = upload(weights.lm_head, {});
-  if (!weights.project_in.empty()) project_in_ = upload(weights.project_in, {});
-  if (!weights.project_out.empty()) project_out_ = upload(weights.project_out, {});
-  positions_.upload(weights.positions.data(), weights.positions.size() * sizeof(float));
-  weight_bytes_ += positions_.bytes();
-  has_final_ln_ = !weights.final_ln.weight.empty();
-  if (has_final_ln_) final_ln_ = upload(weights.final_ln);
-  for (const LayerWeights& lw : weights.layers) {
-    Layer l;
-    l.ln_attn = upload(lw.ln_attn);
-    l.ln_ffn = upload(lw.ln_ffn);
-    l.qkv = upload(lw.qkv.w, lw.qkv.bias);
-    l.out = upload(lw.out.w, lw.out.bias);
-    l.fc1 = upload(lw.fc1.w, lw.fc1.bias);
-    l.fc2 = upload(lw.fc2.w, lw.fc2.bias);
-    layers_.push_back(std::move(l));
+    lm_head_ = upload(weights.lm_head, {});
+    if (!weights.project_in.empty()) project_in_ = upload(weights.project_in, {});
+    if (!weights.project_out.empty()) project_out_ = upload(weights.project_out, {});
+    positions_.upload(weights.positions.data(), weights.positions.size() * sizeof(float));
+    weight_bytes_ += positions_.bytes();
+    has_final_ln_ = !weights.final_ln.weight.empty();
+    if (has_final_ln_) final_ln_ = upload(weights.final_ln);
+    for (const LayerWeights& lw : weights.layers) {
+      Layer l;
+      l.ln_attn = upload(lw.ln_attn);
+      l.ln_ffn = upload(lw.ln_ffn);
+      l.qkv = upload(lw.qkv.w, lw.qkv.bias);
+      l.out = upload(lw.out.w, lw.out.bias);
+      l.fc1 = upload(lw.fc1.w, lw.fc1.bias);
+      l.fc2 = upload(lw.fc2.w, lw.fc2.bias);
+      layers_.push_back(std::move(l));
+    }
+  } catch (...) {
+    release();  // the destructor does not run for a constructor that throws
+    throw;
   }
 }
 
 CudaModelRunner::~CudaModelRunner() {
+  release();
+}
+
+void CudaModelRunner::release() {
   if (stream_) cudaStreamSynchronize(stream_);
   for (GraphSlot& g : graphs_) {
     if (g.exec) cudaGraphExecDestroy(g.exec);
+    g.exec = nullptr;
   }
   if (cublas_) cublasDestroy(cublas_);
   if (stream_) cudaStreamDestroy(stream_);
   if (meta_host_.ptr) cudaFreeHost(meta_host_.ptr);
   if (logits_host_.ptr) cudaFreeHost(logits_host_.ptr);
+  cublas_ = nullptr;
+  stream_ = nullptr;
+  meta_host_ = {};
+  logits_host_ = {};
 }
 
 CudaModelRunner::Linear CudaModelRunner::upload(const cpu::PackedMatrix& w, const std::vector<float>& bias) {

@@ -95,6 +95,8 @@ class CudaModelRunner final : public ModelRunner {
                   bool enforce_eager);
   Linear upload(const cpu::PackedMatrix& w, const std::vector<float>& bias);
   LayerNorm upload(const LayerNormWeights& ln);
+  // Frees what is not RAII (graphs, cuBLAS handle, stream, pinned buffers); idempotent.
+  void release();
   void run(std::span<const SequenceSlice> slices, float* logits_out, bool all_rows);
   // Validates the slices, writes the step's metadata (token ids [T], row infos [T], output rows
   // [R], block tables) and queues its upload; returns T and sets R.
