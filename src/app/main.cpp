@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdlib>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "app/command.h"
 #include "app/demo_command.h"
 #include "app/report_commands.h"
+#include "app/secret_redaction.h"
 #include "app/serve_command.h"
 #include "app/sweep_command.h"
 #include "core/version.h"
@@ -31,12 +34,19 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) args.push_back("demo");
+  const std::vector<std::string> secrets = llmbench::app::secrets_in(args, std::getenv("OPENAI_API_KEY"));
   std::reverse(args.begin(), args.end());  // CLI11 takes the arguments reversed
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    // --help and --version exit 0; every usage error exits 2, as the bench commands' own checks do.
-    return app.exit(e) == 0 ? 0 : 2;
+    // CLI11 echoes the arguments it rejects ("not expected: --api-key=..."): its messages go out
+    // redacted. --help and --version exit 0; every usage error exits 2, as the bench commands'
+    // own checks do.
+    std::ostringstream out, err;
+    const int code = app.exit(e, out, err);
+    fmt::print("{}", llmbench::app::redact_secrets(out.str(), secrets));
+    fmt::print(stderr, "{}", llmbench::app::redact_secrets(err.str(), secrets));
+    return code == 0 ? 0 : 2;
   } catch (const llmbench::app::CliExit& e) {
     return e.code;
   } catch (const std::exception& e) {

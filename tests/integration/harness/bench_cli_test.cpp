@@ -176,6 +176,24 @@ TEST_F(BenchCli, BadFlagsExitWithCode2AndOneMessage) {
   }
 }
 
+// CLI11 repeats a rejected argument in its message; a credential in it must not reach the terminal.
+TEST_F(BenchCli, UsageErrorsNeverEchoACredential) {
+  const std::string key = "sk-llmbench-USAGEKEY-4c19d2";
+  const std::vector<std::vector<std::string>> cases = {
+      {"compare", "x.json", "--api-key=" + key},
+      {"serve", "--api-key=" + key, "--no-such-flag"},
+      {"report", "--header", "Authorization=Bearer " + key},
+      {"sweep", "--api-key", key, "extra", "--header=X-Api-Key=" + key},
+  };
+  for (const auto& args : cases) {
+    const auto r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
+    EXPECT_FALSE(r.err.empty()) << args[0];
+    EXPECT_EQ(r.err.find(key), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find(key), std::string::npos) << r.out;
+  }
+}
+
 TEST_F(BenchCli, DryRunSendsNothing) {
   ScriptedSseServer server([](int64_t) { return ResponseScript{}; });
   const auto r = run({"load", "--base-url", server.base_url(), "--request-rate", "5", "--num-prompts", "10",
