@@ -1,6 +1,7 @@
 #include <cuda_bf16.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "engine/cuda/cuda_kernels.h"
 
@@ -9,8 +10,8 @@ namespace {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kThreads = 256;
-constexpr int kAttentionWarps = 4;     // warps per (row, head) in the attention kernel
-constexpr int kMaxHeadDimPerLane = 8;  // head_dim <= 256
+constexpr int kAttentionWarps = 4;          // warps per (tile, head) in the attention kernel
+constexpr int kAttentionTileElements = 16;  // rows per tile x pairs of head dims per lane
 
 __device__ inline float load_float(const float* p, size_t i) {
   return p[i];
@@ -122,37 +123,65 @@ __global__ void qkv_store_kernel(float* qkv, const float* bias, const RowInfo* r
   }
 }
 
-// q . k over D dims, k read as 16-byte vectors when D allows (every real head dim does).
-__device__ inline float dot_key(const float* q, const __nv_bfloat16* k, int D) {
-  float dot = 0.0f;
+// s[r] = q[r] . k over D dims for the tile's rows r < n (q rows in shared memory, read by every
+// lane alike), k read once, as 16-byte vectors when D allows (every real head dim does).
+template <int kRows>
+__device__ inline void score_rows(const float* q, int D, const __nv_bfloat16* k, int n, float (&s)[kRows]) {
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) s[r] = 0.0f;
   if ((D & 7) == 0) {
-#pragma unroll 8
     for (int e = 0; e < D; e += 8) {
       const uint4 raw = *reinterpret_cast<const uint4*>(k + e);
       const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw);
+      float kf[8];
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const float2 f = __bfloat1622float2(pairs[i]);
-        dot += q[e + 2 * i] * f.x + q[e + 2 * i + 1] * f.y;
+        kf[2 * i] = f.x;
+        kf[2 * i + 1] = f.y;
+      }
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        if (r < n) {
+          const float* qr = q + r * D + e;
+#pragma unroll
+          for (int i = 0; i < 8; ++i) s[r] += qr[i] * kf[i];
+        }
       }
     }
   } else {
-    for (int e = 0; e < D; ++e) dot += q[e] * __bfloat162float(k[e]);
+    for (int e = 0; e < D; ++e) {
+      const float ke = __bfloat162float(k[e]);
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        if (r < n) s[r] += q[r * D + e] * ke;
+      }
+    }
   }
-  return dot;
 }
-__device__ inline float dot_key(const float* q, const float* k, int D) {
-  float dot = 0.0f;
+template <int kRows>
+__device__ inline void score_rows(const float* q, int D, const float* k, int n, float (&s)[kRows]) {
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) s[r] = 0.0f;
   if ((D & 3) == 0) {
-#pragma unroll 8
     for (int e = 0; e < D; e += 4) {
       const float4 f = *reinterpret_cast<const float4*>(k + e);
-      dot += q[e] * f.x + q[e + 1] * f.y + q[e + 2] * f.z + q[e + 3] * f.w;
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        if (r < n) {
+          const float* qr = q + r * D + e;
+          s[r] += qr[0] * f.x + qr[1] * f.y + qr[2] * f.z + qr[3] * f.w;
+        }
+      }
     }
   } else {
-    for (int e = 0; e < D; ++e) dot += q[e] * k[e];
+    for (int e = 0; e < D; ++e) {
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        if (r < n) s[r] += q[r * D + e] * k[e];
+      }
+    }
   }
-  return dot;
 }
 __device__ inline float2 load_pair(const __nv_bfloat16* v, int e) {
   return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(v + e));
@@ -161,89 +190,134 @@ __device__ inline float2 load_pair(const float* v, int e) {
   return *reinterpret_cast<const float2*>(v + e);
 }
 
-// One block of kAttentionWarps warps per (row, head): warp w takes the chunks of 32 keys starting
-// at 32 w, 32 (w + kAttentionWarps), ...; lane i scores key c0 + i against q (in shared memory,
-// pre-scaled), the chunk's weights go round the warp and each lane accumulates its pairs of head
-// dims (2 lane, 2 lane + 1, then + 64 ...) of the values, with an online softmax across the warp's
-// chunks. The warps' partial results then merge through shared memory. Head dim even, <= 256.
-template <class KvT, class OutT>
-__global__ void attention_kernel(const float* qkv, const RowInfo* rows, const int32_t* tables, const KvT* kv,
-                                 int num_blocks, int B, int H, int D, int layer, float scale, OutT* out) {
-  extern __shared__ float shared[];  // q [D], then per warp: m, l, acc [D]
-  float* q = shared;
-  float* partial = shared + D;
+// One block of kAttentionWarps warps per (tile, head). A tile is up to kRows consecutive rows of
+// one sequence (positions p0 .. p0 + n - 1; a decode row is a tile of one), so each key and value
+// is read once for all of them. Warp w takes the chunks of 32 keys starting at 32 w,
+// 32 (w + kAttentionWarps), ...: lane i loads key c0 + i and scores it against every row of the
+// tile (q in shared memory, pre-scaled), each row keeps an online softmax, the chunk's weights go
+// through shared memory and each lane accumulates its pairs of head dims (2 lane, 2 lane + 1, then
+// + 64, ...; kPairs of them) of the values for every row. The warps' partial results then merge
+// through shared memory. kRows * kPairs = 16 bounds the registers.
+template <class KvT, class OutT, int kPairs>
+__global__ void attention_kernel(const float* qkv, const RowInfo* rows, const TileInfo* tiles, const int32_t* tables,
+                                 const KvT* kv, int num_blocks, int B, int H, int D, int layer, float scale,
+                                 OutT* out) {
+  constexpr int kRows = kAttentionTileElements / kPairs;
+  extern __shared__ float shared[];  // q [kRows][D], then per warp: weights [kRows][32], partial [kRows][D + 2]
   const int warp = static_cast<int>(threadIdx.x) >> 5, lane = static_cast<int>(threadIdx.x) & 31;
-  const int r = static_cast<int>(blockIdx.x) / H, h = static_cast<int>(blockIdx.x) % H;
-  const int d = H * D;
-  for (int e = static_cast<int>(threadIdx.x); e < D; e += static_cast<int>(blockDim.x)) {
-    q[e] = qkv[static_cast<size_t>(r) * 3 * d + h * D + e] * scale;
+  const TileInfo tile = tiles[blockIdx.x / H];
+  const int h = static_cast<int>(blockIdx.x) % H;
+  const int n = tile.rows, d = H * D;
+  float* q = shared;
+  float* weights = q + kRows * D + warp * kRows * 32;
+  float* partial = q + kRows * D + kAttentionWarps * kRows * 32;
+  for (int i = static_cast<int>(threadIdx.x); i < n * D; i += static_cast<int>(blockDim.x)) {
+    const int r = i / D, e = i - (i / D) * D;
+    q[r * D + e] = qkv[static_cast<size_t>(tile.first_row + r) * 3 * d + h * D + e] * scale;
   }
   __syncthreads();
-  const RowInfo info = rows[r];
-  const int32_t* table = tables + info.table_offset;
+  const RowInfo first = rows[tile.first_row];
+  const int p0 = first.position;
+  const int32_t* table = tables + first.table_offset;
   const size_t layer_blocks = static_cast<size_t>(layer) * num_blocks;
   auto at = [&](int j, int kv_index) {
     const size_t block = static_cast<size_t>(table[j / B]);
     return kv + ((((layer_blocks + block) * 2 + kv_index) * H + h) * B + (j % B)) * static_cast<size_t>(D);
   };
-  float2 acc[kMaxHeadDimPerLane / 2];
+  float2 acc[kRows][kPairs];
+  float m[kRows], l[kRows];
 #pragma unroll
-  for (int i = 0; i < kMaxHeadDimPerLane / 2; ++i) acc[i] = make_float2(0.0f, 0.0f);
-  float m = -INFINITY, l = 0.0f;
-  const int n_keys = info.position + 1;
+  for (int r = 0; r < kRows; ++r) {
+    m[r] = -INFINITY;
+    l[r] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < kPairs; ++i) acc[r][i] = make_float2(0.0f, 0.0f);
+  }
+  const int n_keys = p0 + n;  // the last row sees keys [0, p0 + n)
   for (int c0 = warp * 32; c0 < n_keys; c0 += 32 * kAttentionWarps) {
     const int j = c0 + lane;
-    const float s = j < n_keys ? dot_key(q, at(j, 0), D) : -INFINITY;
-    const float m_new = fmaxf(m, warp_max(s));  // lane 0's key is always valid: finite
-    const float correction = expf(m - m_new);
-    const float p = j < n_keys ? expf(s - m_new) : 0.0f;
-    l = l * correction + warp_sum(p);
+    float s[kRows];
+    if (j < n_keys) {
+      score_rows<kRows>(q, D, at(j, 0), n, s);
+    } else {
 #pragma unroll
-    for (int i = 0; i < kMaxHeadDimPerLane / 2; ++i) {
-      acc[i].x *= correction;
-      acc[i].y *= correction;
+      for (int r = 0; r < kRows; ++r) s[r] = -INFINITY;
     }
-    const int chunk = n_keys - c0 < 32 ? n_keys - c0 : 32;
-#pragma unroll 4
-    for (int jj = 0; jj < chunk; ++jj) {
-      const float pj = __shfl_sync(kFullMask, p, jj);
-      const KvT* v = at(c0 + jj, 1);
 #pragma unroll
-      for (int i = 0; i < kMaxHeadDimPerLane / 2; ++i) {
+    for (int r = 0; r < kRows; ++r) {
+      if (r >= n) continue;
+      const float sr = j <= p0 + r ? s[r] : -INFINITY;  // causal
+      const float m_new = fmaxf(m[r], warp_max(sr));
+      if (m_new == -INFINITY) {  // no key of this row yet (the same for the whole warp)
+        weights[r * 32 + lane] = 0.0f;
+        continue;
+      }
+      const float correction = expf(m[r] - m_new);
+      const float p = sr == -INFINITY ? 0.0f : expf(sr - m_new);
+      l[r] = l[r] * correction + warp_sum(p);
+#pragma unroll
+      for (int i = 0; i < kPairs; ++i) {
+        acc[r][i].x *= correction;
+        acc[r][i].y *= correction;
+      }
+      m[r] = m_new;
+      weights[r * 32 + lane] = p;
+    }
+    __syncwarp();
+    const int chunk = n_keys - c0 < 32 ? n_keys - c0 : 32;
+    for (int jj = 0; jj < chunk; ++jj) {
+      const KvT* v = at(c0 + jj, 1);
+      float2 vf[kPairs];
+#pragma unroll
+      for (int i = 0; i < kPairs; ++i) {
         const int e = 2 * lane + 64 * i;
-        if (e < D) {
-          const float2 f = load_pair(v, e);
-          acc[i].x += pj * f.x;
-          acc[i].y += pj * f.y;
+        vf[i] = e < D ? load_pair(v, e) : make_float2(0.0f, 0.0f);
+      }
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        if (r >= n) continue;
+        const float p = weights[r * 32 + jj];
+#pragma unroll
+        for (int i = 0; i < kPairs; ++i) {
+          acc[r][i].x += p * vf[i].x;
+          acc[r][i].y += p * vf[i].y;
         }
       }
     }
-    m = m_new;
+    __syncwarp();  // the weights are rewritten by the next chunk
   }
   // Merge: out = sum_w acc_w e^(m_w - M) / sum_w l_w e^(m_w - M), M = max_w m_w (warp 0 saw key 0).
-  float* mine = partial + warp * (D + 2);
-  if (lane == 0) {
-    mine[0] = m;
-    mine[1] = l;
-  }
+  const int stride = D + 2;
 #pragma unroll
-  for (int i = 0; i < kMaxHeadDimPerLane / 2; ++i) {
-    const int e = 2 * lane + 64 * i;
-    if (e < D) {
-      mine[2 + e] = acc[i].x;
-      mine[3 + e] = acc[i].y;
+  for (int r = 0; r < kRows; ++r) {
+    if (r >= n) continue;
+    float* mine = partial + (warp * kRows + r) * stride;
+    if (lane == 0) {
+      mine[0] = m[r];
+      mine[1] = l[r];
+    }
+#pragma unroll
+    for (int i = 0; i < kPairs; ++i) {
+      const int e = 2 * lane + 64 * i;
+      if (e < D) {
+        mine[2 + e] = acc[r][i].x;
+        mine[3 + e] = acc[r][i].y;
+      }
     }
   }
   __syncthreads();
-  float M = -INFINITY;
-  for (int w = 0; w < kAttentionWarps; ++w) M = fmaxf(M, partial[w * (D + 2)]);
-  float L = 0.0f;
-  for (int w = 0; w < kAttentionWarps; ++w) L += partial[w * (D + 2) + 1] * expf(partial[w * (D + 2)] - M);
-  const float inv = 1.0f / L;
-  for (int e = static_cast<int>(threadIdx.x); e < D; e += static_cast<int>(blockDim.x)) {
-    float sum = 0.0f;
-    for (int w = 0; w < kAttentionWarps; ++w) sum += partial[w * (D + 2) + 2 + e] * expf(partial[w * (D + 2)] - M);
-    store_float(out, static_cast<size_t>(r) * d + h * D + e, sum * inv);
+  for (int i = static_cast<int>(threadIdx.x); i < n * D; i += static_cast<int>(blockDim.x)) {
+    const int r = i / D, e = i - (i / D) * D;
+    float M = -INFINITY;
+    for (int w = 0; w < kAttentionWarps; ++w) M = fmaxf(M, partial[(w * kRows + r) * stride]);
+    float L = 0.0f, sum = 0.0f;
+    for (int w = 0; w < kAttentionWarps; ++w) {
+      const float* part = partial + (w * kRows + r) * stride;
+      const float weight = expf(part[0] - M);
+      L += part[1] * weight;
+      sum += part[2 + e] * weight;
+    }
+    store_float(out, static_cast<size_t>(tile.first_row + r) * d + h * D + e, sum / L);
   }
 }
 
@@ -343,26 +417,50 @@ void qkv_bias_store_kv(float* qkv, int T, const float* bias, const RowInfo* rows
   }
 }
 
-void attention(const float* qkv, int T, const RowInfo* rows, const int32_t* tables, KvCacheView kv, int layer,
-               float scale, void* out, ElementType out_type, cudaStream_t stream) {
-  const unsigned grid = static_cast<unsigned>(T * kv.num_heads);
+int attention_pairs_per_lane(int head_dim) {
+  const int pairs = (head_dim + 63) / 64;
+  return pairs <= 1 ? 1 : pairs <= 2 ? 2 : 4;
+}
+
+int attention_tile_rows(int head_dim) {
+  return kAttentionTileElements / attention_pairs_per_lane(head_dim);
+}
+
+void attention(const float* qkv, const RowInfo* rows, const TileInfo* tiles, int num_tiles, const int32_t* tables,
+               KvCacheView kv, int layer, float scale, void* out, ElementType out_type, cudaStream_t stream) {
+  const unsigned grid = static_cast<unsigned>(num_tiles * kv.num_heads);
   if (grid == 0) return;
-  const size_t shared = sizeof(float) * (kv.head_dim + kAttentionWarps * (kv.head_dim + 2));
   const int NB = kv.num_blocks, B = kv.block_size, H = kv.num_heads, D = kv.head_dim;
+  const int pairs = attention_pairs_per_lane(D), tile_rows = attention_tile_rows(D);
+  const size_t shared = sizeof(float) * static_cast<size_t>(tile_rows) *
+                        (D + kAttentionWarps * 32 + kAttentionWarps * (static_cast<size_t>(D) + 2));
   constexpr unsigned threads = kAttentionWarps * 32;
-  auto launch = [&](const auto* cache) {
-    if (out_type == ElementType::kBFloat16) {
-      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
-                                                          as_bf16(out));
+  auto launch = [&](auto pairs_constant, const auto* cache, auto* dst) {
+    constexpr int kPairs = decltype(pairs_constant)::value;
+    attention_kernel<std::remove_const_t<std::remove_pointer_t<decltype(cache)>>, std::remove_pointer_t<decltype(dst)>,
+                     kPairs>
+        <<<grid, threads, shared, stream>>>(qkv, rows, tiles, tables, cache, NB, B, H, D, layer, scale, dst);
+  };
+  auto with_pairs = [&](const auto* cache, auto* dst) {
+    if (pairs == 1) {
+      launch(std::integral_constant<int, 1>{}, cache, dst);
+    } else if (pairs == 2) {
+      launch(std::integral_constant<int, 2>{}, cache, dst);
     } else {
-      attention_kernel<<<grid, threads, shared, stream>>>(qkv, rows, tables, cache, NB, B, H, D, layer, scale,
-                                                          static_cast<float*>(out));
+      launch(std::integral_constant<int, 4>{}, cache, dst);
+    }
+  };
+  auto with_out = [&](const auto* cache) {
+    if (out_type == ElementType::kBFloat16) {
+      with_pairs(cache, as_bf16(out));
+    } else {
+      with_pairs(cache, static_cast<float*>(out));
     }
   };
   if (kv.type == ElementType::kBFloat16) {
-    launch(static_cast<const __nv_bfloat16*>(kv.data));
+    with_out(static_cast<const __nv_bfloat16*>(kv.data));
   } else {
-    launch(static_cast<const float*>(kv.data));
+    with_out(static_cast<const float*>(kv.data));
   }
 }
 

@@ -25,6 +25,12 @@ struct RowInfo {
   int32_t table_offset;
 };
 
+// Consecutive rows [first_row, first_row + rows) of one sequence, at consecutive positions.
+struct TileInfo {
+  int32_t first_row;
+  int32_t rows;
+};
+
 // The paged KV cache: [L][NB][2 (K, V)][H][B][D], so that one key's D values are contiguous.
 struct KvCacheView {
   void* data = nullptr;
@@ -51,10 +57,15 @@ void convert(const float* x, size_t n, void* y, ElementType y_type, cudaStream_t
 void qkv_bias_store_kv(float* qkv, int T, const float* bias, const RowInfo* rows, const int32_t* tables, KvCacheView kv,
                        int layer, cudaStream_t stream);
 // Causal attention of each row's q (in qkv) over its sequence's cached keys [0, position]; out
-// [T, d] as out_type. One block per (row, head), its warps splitting the keys 32 at a time, each
-// with an online softmax, merged at the end. Head dim even and at most 256.
-void attention(const float* qkv, int T, const RowInfo* rows, const int32_t* tables, KvCacheView kv, int layer,
-               float scale, void* out, ElementType out_type, cudaStream_t stream);
+// [T, d] as out_type. Rows come in tiles: up to attention_tile_rows(D) consecutive rows of one
+// sequence (a prefill chunk's rows, or a decode row alone), which read each key and value once. One
+// block per (tile, head), its warps splitting the keys 32 at a time with an online softmax per row,
+// merged at the end. Head dim even and at most 256.
+void attention(const float* qkv, const RowInfo* rows, const TileInfo* tiles, int num_tiles, const int32_t* tables,
+               KvCacheView kv, int layer, float scale, void* out, ElementType out_type, cudaStream_t stream);
+// Rows per attention tile for a head dim (16 up to D = 64, 8 up to 128, 4 up to 256).
+int attention_tile_rows(int head_dim);
+
 // out[r, c] = act(y[r, c] + bias[c]) as out_type (bias may be null).
 void bias_activation(const float* y, int T, int n, const float* bias, ActivationKind act, void* out,
                      ElementType out_type, cudaStream_t stream);

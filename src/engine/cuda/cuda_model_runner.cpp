@@ -128,6 +128,7 @@ CudaModelRunner::CudaModelRunner(const ModelWeights& weights, std::unique_ptr<cp
     check(cublasSetWorkspace(cublas_, cublas_workspace_.get(), kCublasWorkspaceBytes), "cublasSetWorkspace");
     graphs_.resize(kGraphRows + 1);
     use_graphs_ = !enforce_eager;
+    tile_rows_ = cuda::attention_tile_rows(spec_.config.head_dim);
 
     lm_head_ = upload(weights.lm_head, {});
     if (!weights.project_in.empty()) project_in_ = upload(weights.project_in, {});
@@ -237,33 +238,37 @@ void CudaModelRunner::gemm(const Linear& w, const void* x, int rows, float* y, i
         "cublasGemmEx");
 }
 
-int CudaModelRunner::upload_step(std::span<const SequenceSlice> slices, bool all_rows, int& R) {
+int CudaModelRunner::upload_step(std::span<const SequenceSlice> slices, bool all_rows, int& R, int& num_tiles) {
   const int T = validate_slices(slices, config(), num_blocks_, block_size_);
   const size_t t = static_cast<size_t>(T);
   // The step's metadata, in one host buffer and one copy: token ids [T], row infos [T], output
   // rows [R], block tables (each slice's blocks up to its last position).
   R = 0;
+  num_tiles = 0;
   size_t table_entries = 0;
   for (const SequenceSlice& sl : slices) {
     if (sl.tokens.empty()) continue;
     const size_t end = static_cast<size_t>(sl.start_pos) + sl.tokens.size();
     table_entries += (end + static_cast<size_t>(block_size_) - 1) / static_cast<size_t>(block_size_);
     R += all_rows ? static_cast<int>(sl.tokens.size()) : (sl.want_logits ? 1 : 0);
+    num_tiles += (static_cast<int>(sl.tokens.size()) + tile_rows_ - 1) / tile_rows_;
   }
   if (T == 0) return 0;
-  const size_t meta_ints = 3 * t + static_cast<size_t>(R) + table_entries;
+  const size_t meta_ints = 3 * t + static_cast<size_t>(R) + 2 * static_cast<size_t>(num_tiles) + table_entries;
   reserve_pinned(meta_host_, meta_ints * sizeof(int32_t));
   auto* host_tokens = static_cast<int32_t*>(meta_host_.ptr);
   auto* host_rows = reinterpret_cast<cuda::RowInfo*>(host_tokens + t);
   int32_t* host_out_rows = host_tokens + 3 * t;
-  int32_t* host_tables = host_out_rows + R;
-  int row = 0, out = 0;
+  auto* host_tiles = reinterpret_cast<cuda::TileInfo*>(host_out_rows + R);
+  int32_t* host_tables = host_out_rows + R + 2 * num_tiles;
+  int row = 0, out = 0, tile = 0;
   int32_t table_offset = 0;
   for (const SequenceSlice& sl : slices) {
     if (sl.tokens.empty()) continue;
     const int n = static_cast<int>(sl.tokens.size());
     const int blocks = (sl.start_pos + n + block_size_ - 1) / block_size_;
     std::copy_n(sl.block_table.begin(), blocks, host_tables + table_offset);
+    for (int i = 0; i < n; i += tile_rows_) host_tiles[tile++] = {row + i, std::min(tile_rows_, n - i)};
     for (int i = 0; i < n; ++i, ++row) {
       host_tokens[row] = sl.tokens[static_cast<size_t>(i)];
       host_rows[row] = {sl.start_pos + i, table_offset};
@@ -299,14 +304,15 @@ void CudaModelRunner::reserve_step_buffers(int T, int R) {
   if (moved) ++buffers_generation_;
 }
 
-void CudaModelRunner::enqueue_forward(int T, int R) {
+void CudaModelRunner::enqueue_forward(int T, int R, int num_tiles) {
   const ModelConfig& c = config();
   const int d = c.hidden_size, e = c.word_embed_proj_dim, ffn = c.ffn_dim, V = c.vocab_size;
   const size_t t = static_cast<size_t>(T);
   const auto* tokens = static_cast<const int32_t*>(meta_.get());
   const auto* rows = reinterpret_cast<const cuda::RowInfo*>(tokens + t);
   const int32_t* out_rows = tokens + 3 * t;
-  const int32_t* tables = out_rows + R;
+  const auto* tiles = reinterpret_cast<const cuda::TileInfo*>(out_rows + R);
+  const int32_t* tables = out_rows + R + 2 * num_tiles;
   const ElementType wt = element_type(dtype_);
   auto* x = static_cast<float*>(x_.get());
   auto* qkv = static_cast<float*>(qkv_.get());
@@ -345,7 +351,7 @@ void CudaModelRunner::enqueue_forward(int T, int R) {
     }
     gemm(lw.qkv, act, T, qkv, 3 * d, false);
     cuda::qkv_bias_store_kv(qkv, T, bias_of(lw.qkv), rows, tables, kv, l, s);
-    cuda::attention(qkv, T, rows, tables, kv, l, scale, act, wt, s);
+    cuda::attention(qkv, rows, tiles, num_tiles, tables, kv, l, scale, act, wt, s);
     gemm(lw.out, act, T, x, d, true);  // x += attention
     cuda::add_bias(x, T, d, bias_of(lw.out), s);
     if (!pre_ln) norm(lw.ln_attn, x, T, x, ElementType::kFloat32);
@@ -387,7 +393,7 @@ void CudaModelRunner::launch_graph(int T) {
     cudaGraph_t graph = nullptr;
     check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
     try {
-      enqueue_forward(T, T);
+      enqueue_forward(T, T, T);  // a decode step: one tile per row
     } catch (...) {
       if (cudaStreamEndCapture(stream_, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
       throw;
@@ -404,8 +410,8 @@ void CudaModelRunner::launch_graph(int T) {
 
 void CudaModelRunner::run(std::span<const SequenceSlice> slices, float* logits_out, bool all_rows) {
   if (kv_.get() == nullptr) throw std::logic_error("forward() before allocate_kv_cache()");
-  int R = 0;
-  const int T = upload_step(slices, all_rows, R);
+  int R = 0, num_tiles = 0;
+  const int T = upload_step(slices, all_rows, R, num_tiles);
   if (T == 0) return;
   reserve_step_buffers(T, R);
   // A step of one token per sequence, each with its logits (a decode step), replays the graph
@@ -416,7 +422,7 @@ void CudaModelRunner::run(std::span<const SequenceSlice> slices, float* logits_o
   if (use_graphs_ && decode_only && R == T && T <= kGraphRows) {
     launch_graph(T);
   } else {
-    enqueue_forward(T, R);
+    enqueue_forward(T, R, num_tiles);
   }
   const size_t floats = static_cast<size_t>(R) * static_cast<size_t>(config().vocab_size);
   if (R > 0) {

@@ -99,12 +99,13 @@ class CudaModelRunner final : public ModelRunner {
   void release();
   void run(std::span<const SequenceSlice> slices, float* logits_out, bool all_rows);
   // Validates the slices, writes the step's metadata (token ids [T], row infos [T], output rows
-  // [R], block tables) and queues its upload; returns T and sets R.
-  int upload_step(std::span<const SequenceSlice> slices, bool all_rows, int& R);
+  // [R], attention tiles [num_tiles], block tables) and queues its upload; returns T and sets R and
+  // num_tiles.
+  int upload_step(std::span<const SequenceSlice> slices, bool all_rows, int& R, int& num_tiles);
   // Grows the activation and logits buffers for T rows and R outputs (at least kGraphRows each).
   void reserve_step_buffers(int T, int R);
   // Queues the whole forward pass, embeddings to the logits of the R output rows, on the stream.
-  void enqueue_forward(int T, int R);
+  void enqueue_forward(int T, int R, int num_tiles);
   // Replays (capturing first, if needed) the decode graph of T rows.
   void launch_graph(int T);
   // y [rows, w.n] (row stride ldy) = x [rows, w.k] W^T, plus y when accumulate.
@@ -126,6 +127,7 @@ class CudaModelRunner final : public ModelRunner {
 
   DeviceBuffer kv_;
   int num_blocks_ = 0, block_size_ = 0;
+  int tile_rows_ = 1;  // rows per attention tile (cuda::attention_tile_rows)
 
   static constexpr size_t kCublasWorkspaceBytes = size_t{32} << 20;
   DeviceBuffer cublas_workspace_;
