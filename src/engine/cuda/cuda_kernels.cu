@@ -197,12 +197,12 @@ __device__ inline float2 load_pair(const float* v, int e) {
 // tile (q in shared memory, pre-scaled), each row keeps an online softmax, the chunk's weights go
 // through shared memory and each lane accumulates its pairs of head dims (2 lane, 2 lane + 1, then
 // + 64, ...; kPairs of them) of the values for every row. The warps' partial results then merge
-// through shared memory. kRows * kPairs = 16 bounds the registers.
-template <class KvT, class OutT, int kPairs>
+// through shared memory. kRows * kPairs <= 16 bounds the registers; a step of single-row tiles
+// (decode) runs the kRows = 1 instance.
+template <class KvT, class OutT, int kPairs, int kRows>
 __global__ void attention_kernel(const float* qkv, const RowInfo* rows, const TileInfo* tiles, const int32_t* tables,
                                  const KvT* kv, int num_blocks, int B, int H, int D, int layer, float scale,
                                  OutT* out) {
-  constexpr int kRows = kAttentionTileElements / kPairs;
   extern __shared__ float shared[];  // q [kRows][D], then per warp: weights [kRows][32], partial [kRows][D + 2]
   const int warp = static_cast<int>(threadIdx.x) >> 5, lane = static_cast<int>(threadIdx.x) & 31;
   const TileInfo tile = tiles[blockIdx.x / H];
@@ -426,20 +426,28 @@ int attention_tile_rows(int head_dim) {
   return kAttentionTileElements / attention_pairs_per_lane(head_dim);
 }
 
-void attention(const float* qkv, const RowInfo* rows, const TileInfo* tiles, int num_tiles, const int32_t* tables,
-               KvCacheView kv, int layer, float scale, void* out, ElementType out_type, cudaStream_t stream) {
+void attention(const float* qkv, const RowInfo* rows, const TileInfo* tiles, int num_tiles, bool single_rows,
+               const int32_t* tables, KvCacheView kv, int layer, float scale, void* out, ElementType out_type,
+               cudaStream_t stream) {
   const unsigned grid = static_cast<unsigned>(num_tiles * kv.num_heads);
   if (grid == 0) return;
   const int NB = kv.num_blocks, B = kv.block_size, H = kv.num_heads, D = kv.head_dim;
-  const int pairs = attention_pairs_per_lane(D), tile_rows = attention_tile_rows(D);
-  const size_t shared = sizeof(float) * static_cast<size_t>(tile_rows) *
-                        (D + kAttentionWarps * 32 + kAttentionWarps * (static_cast<size_t>(D) + 2));
+  const int pairs = attention_pairs_per_lane(D);
+  const size_t tile_rows = single_rows ? 1 : static_cast<size_t>(attention_tile_rows(D));
+  const size_t shared =
+      sizeof(float) * tile_rows * (D + kAttentionWarps * 32 + kAttentionWarps * (static_cast<size_t>(D) + 2));
   constexpr unsigned threads = kAttentionWarps * 32;
   auto launch = [&](auto pairs_constant, const auto* cache, auto* dst) {
     constexpr int kPairs = decltype(pairs_constant)::value;
-    attention_kernel<std::remove_const_t<std::remove_pointer_t<decltype(cache)>>, std::remove_pointer_t<decltype(dst)>,
-                     kPairs>
-        <<<grid, threads, shared, stream>>>(qkv, rows, tiles, tables, cache, NB, B, H, D, layer, scale, dst);
+    using KvT = std::remove_const_t<std::remove_pointer_t<decltype(cache)>>;
+    using OutT = std::remove_pointer_t<decltype(dst)>;
+    if (single_rows) {
+      attention_kernel<KvT, OutT, kPairs, 1>
+          <<<grid, threads, shared, stream>>>(qkv, rows, tiles, tables, cache, NB, B, H, D, layer, scale, dst);
+    } else {
+      attention_kernel<KvT, OutT, kPairs, kAttentionTileElements / kPairs>
+          <<<grid, threads, shared, stream>>>(qkv, rows, tiles, tables, cache, NB, B, H, D, layer, scale, dst);
+    }
   };
   auto with_pairs = [&](const auto* cache, auto* dst) {
     if (pairs == 1) {

@@ -60,9 +60,11 @@ void qkv_bias_store_kv(float* qkv, int T, const float* bias, const RowInfo* rows
 // [T, d] as out_type. Rows come in tiles: up to attention_tile_rows(D) consecutive rows of one
 // sequence (a prefill chunk's rows, or a decode row alone), which read each key and value once. One
 // block per (tile, head), its warps splitting the keys 32 at a time with an online softmax per row,
-// merged at the end. Head dim even and at most 256.
-void attention(const float* qkv, const RowInfo* rows, const TileInfo* tiles, int num_tiles, const int32_t* tables,
-               KvCacheView kv, int layer, float scale, void* out, ElementType out_type, cudaStream_t stream);
+// merged at the end. single_rows: every tile is one row (a decode step), which runs a lighter
+// instance of the kernel. Head dim even and at most 256.
+void attention(const float* qkv, const RowInfo* rows, const TileInfo* tiles, int num_tiles, bool single_rows,
+               const int32_t* tables, KvCacheView kv, int layer, float scale, void* out, ElementType out_type,
+               cudaStream_t stream);
 // Rows per attention tile for a head dim (16 up to D = 64, 8 up to 128, 4 up to 256).
 int attention_tile_rows(int head_dim);
 

@@ -351,7 +351,7 @@ void CudaModelRunner::enqueue_forward(int T, int R, int num_tiles) {
     }
     gemm(lw.qkv, act, T, qkv, 3 * d, false);
     cuda::qkv_bias_store_kv(qkv, T, bias_of(lw.qkv), rows, tables, kv, l, s);
-    cuda::attention(qkv, rows, tiles, num_tiles, tables, kv, l, scale, act, wt, s);
+    cuda::attention(qkv, rows, tiles, num_tiles, num_tiles == T, tables, kv, l, scale, act, wt, s);
     gemm(lw.out, act, T, x, d, true);  // x += attention
     cuda::add_bias(x, T, d, bias_of(lw.out), s);
     if (!pre_ln) norm(lw.ln_attn, x, T, x, ElementType::kFloat32);

@@ -129,91 +129,95 @@ TEST(CudaModelRunner, GraphReplayEqualsEagerLaunches) {
 }
 
 // The attention kernel alone against a float64 reference, for every head-dim class it has (tiles of
-// 16, 8 and 4 rows), fp32 and bf16 caches: a 37-row prompt chunk at positions 5..41 (tiles that
-// end mid-chunk, keys up to 42 over blocks of 4) and a decode row at position 20 of another
-// sequence, in one launch.
+// 16, 8 and 4 rows, and its one-row instance), fp32 and bf16 caches: a 37-row prompt chunk at positions 5..41 (tiles
+// that end mid-chunk, keys up to 42 over blocks of 4) and a decode row at position 20 of another sequence, in one
+// launch.
 TEST(CudaKernels, AttentionMatchesReference) {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
   constexpr int H = 2, B = 4, NB = 24, kChunkStart = 5, kChunkRows = 37, kDecodePos = 20;
   for (int D : {16, 64, 96, 128, 256}) {
     for (cuda::ElementType type : {cuda::ElementType::kFloat32, cuda::ElementType::kBFloat16}) {
-      SCOPED_TRACE("head dim " + std::to_string(D) + (type == cuda::ElementType::kBFloat16 ? " bf16" : " fp32"));
-      const int d = H * D, T = kChunkRows + 1;
-      std::mt19937 rng(static_cast<unsigned>(D));
-      std::normal_distribution<float> normal(0.0f, 1.0f);
-      // Sequence 0 owns blocks 0..11 reversed, sequence 1 blocks 12..23: tables [11..0 | 12..23].
-      std::vector<int32_t> tables;
-      for (int b = 11; b >= 0; --b) tables.push_back(b);
-      for (int b = 12; b < 24; ++b) tables.push_back(b);
-      // Keys and values of every position either sequence reads, rounded as the cache stores them.
-      const size_t cache_elems = static_cast<size_t>(NB) * 2 * H * B * D;
-      std::vector<float> cache(cache_elems);
-      for (float& v : cache) {
-        v = normal(rng);
-        if (type == cuda::ElementType::kBFloat16) v = bf16_to_float(float_to_bf16(v));
-      }
-      auto at = [&](int seq, int pos, int kv, int h) {
-        const int block = tables[static_cast<size_t>(seq * 12 + pos / B)];
-        return cache.data() + ((((static_cast<size_t>(block) * 2 + kv) * H + h) * B + pos % B) * D);
-      };
-      std::vector<float> qkv(static_cast<size_t>(T) * 3 * d);
-      for (float& v : qkv) v = normal(rng);
-      std::vector<cuda::RowInfo> rows;
-      for (int i = 0; i < kChunkRows; ++i) rows.push_back({kChunkStart + i, 0});
-      rows.push_back({kDecodePos, 12});
-      std::vector<cuda::TileInfo> tiles;
-      const int tile_rows = cuda::attention_tile_rows(D);
-      for (int i = 0; i < kChunkRows; i += tile_rows) tiles.push_back({i, std::min(tile_rows, kChunkRows - i)});
-      tiles.push_back({kChunkRows, 1});
-      // Device copies.
-      std::vector<uint16_t> cache_bf16(cache_elems);
-      for (size_t i = 0; i < cache_elems; ++i) cache_bf16[i] = float_to_bf16(cache[i]);
-      const bool bf16 = type == cuda::ElementType::kBFloat16;
-      auto device = [](const void* host, size_t bytes) {
-        void* p = nullptr;
-        EXPECT_EQ(cudaMalloc(&p, bytes), cudaSuccess);
-        EXPECT_EQ(cudaMemcpy(p, host, bytes, cudaMemcpyHostToDevice), cudaSuccess);
-        return p;
-      };
-      void* d_cache = bf16 ? device(cache_bf16.data(), cache_elems * 2) : device(cache.data(), cache_elems * 4);
-      void* d_qkv = device(qkv.data(), qkv.size() * sizeof(float));
-      void* d_rows = device(rows.data(), rows.size() * sizeof(cuda::RowInfo));
-      void* d_tiles = device(tiles.data(), tiles.size() * sizeof(cuda::TileInfo));
-      void* d_tables = device(tables.data(), tables.size() * sizeof(int32_t));
-      void* d_out = nullptr;
-      ASSERT_EQ(cudaMalloc(&d_out, static_cast<size_t>(T) * d * sizeof(float)), cudaSuccess);
-      const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-      const cuda::KvCacheView kv{d_cache, type, NB, B, H, D};
-      cuda::attention(static_cast<const float*>(d_qkv), static_cast<const cuda::RowInfo*>(d_rows),
-                      static_cast<const cuda::TileInfo*>(d_tiles), static_cast<int>(tiles.size()),
-                      static_cast<const int32_t*>(d_tables), kv, 0, scale, d_out, cuda::ElementType::kFloat32, nullptr);
-      ASSERT_EQ(cudaGetLastError(), cudaSuccess);
-      std::vector<float> out(static_cast<size_t>(T) * d);
-      ASSERT_EQ(cudaMemcpy(out.data(), d_out, out.size() * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
-      for (void* p : {d_cache, d_qkv, d_rows, d_tiles, d_tables, d_out}) cudaFree(p);
-      // Reference, in double.
-      double worst = 0.0;
-      for (int r = 0; r < T; ++r) {
-        const int seq = r < kChunkRows ? 0 : 1, pos = rows[static_cast<size_t>(r)].position;
-        for (int h = 0; h < H; ++h) {
-          const float* q = qkv.data() + static_cast<size_t>(r) * 3 * d + h * D;
-          std::vector<double> w(static_cast<size_t>(pos) + 1);
-          double top = -1e300, total = 0.0;
-          for (int j = 0; j <= pos; ++j) {
-            double dot = 0.0;
-            for (int e = 0; e < D; ++e) dot += static_cast<double>(q[e]) * scale * at(seq, j, 0, h)[e];
-            w[static_cast<size_t>(j)] = dot;
-            top = std::max(top, dot);
-          }
-          for (double& x : w) total += (x = std::exp(x - top));
-          for (int e = 0; e < D; ++e) {
-            double v = 0.0;
-            for (int j = 0; j <= pos; ++j) v += w[static_cast<size_t>(j)] * at(seq, j, 1, h)[e];
-            worst = std::max(worst, std::abs(v / total - out[static_cast<size_t>(r) * d + h * D + e]));
+      for (bool single_rows : {false, true}) {  // tiles as a prefill step makes them, or a row each (decode)
+        SCOPED_TRACE("head dim " + std::to_string(D) + (type == cuda::ElementType::kBFloat16 ? " bf16" : " fp32") +
+                     (single_rows ? ", one-row tiles" : ""));
+        const int d = H * D, T = kChunkRows + 1;
+        std::mt19937 rng(static_cast<unsigned>(D));
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        // Sequence 0 owns blocks 0..11 reversed, sequence 1 blocks 12..23: tables [11..0 | 12..23].
+        std::vector<int32_t> tables;
+        for (int b = 11; b >= 0; --b) tables.push_back(b);
+        for (int b = 12; b < 24; ++b) tables.push_back(b);
+        // Keys and values of every position either sequence reads, rounded as the cache stores them.
+        const size_t cache_elems = static_cast<size_t>(NB) * 2 * H * B * D;
+        std::vector<float> cache(cache_elems);
+        for (float& v : cache) {
+          v = normal(rng);
+          if (type == cuda::ElementType::kBFloat16) v = bf16_to_float(float_to_bf16(v));
+        }
+        auto at = [&](int seq, int pos, int kv, int h) {
+          const int block = tables[static_cast<size_t>(seq * 12 + pos / B)];
+          return cache.data() + ((((static_cast<size_t>(block) * 2 + kv) * H + h) * B + pos % B) * D);
+        };
+        std::vector<float> qkv(static_cast<size_t>(T) * 3 * d);
+        for (float& v : qkv) v = normal(rng);
+        std::vector<cuda::RowInfo> rows;
+        for (int i = 0; i < kChunkRows; ++i) rows.push_back({kChunkStart + i, 0});
+        rows.push_back({kDecodePos, 12});
+        std::vector<cuda::TileInfo> tiles;
+        const int tile_rows = single_rows ? 1 : cuda::attention_tile_rows(D);
+        for (int i = 0; i < kChunkRows; i += tile_rows) tiles.push_back({i, std::min(tile_rows, kChunkRows - i)});
+        tiles.push_back({kChunkRows, 1});
+        // Device copies.
+        std::vector<uint16_t> cache_bf16(cache_elems);
+        for (size_t i = 0; i < cache_elems; ++i) cache_bf16[i] = float_to_bf16(cache[i]);
+        const bool bf16 = type == cuda::ElementType::kBFloat16;
+        auto device = [](const void* host, size_t bytes) {
+          void* p = nullptr;
+          EXPECT_EQ(cudaMalloc(&p, bytes), cudaSuccess);
+          EXPECT_EQ(cudaMemcpy(p, host, bytes, cudaMemcpyHostToDevice), cudaSuccess);
+          return p;
+        };
+        void* d_cache = bf16 ? device(cache_bf16.data(), cache_elems * 2) : device(cache.data(), cache_elems * 4);
+        void* d_qkv = device(qkv.data(), qkv.size() * sizeof(float));
+        void* d_rows = device(rows.data(), rows.size() * sizeof(cuda::RowInfo));
+        void* d_tiles = device(tiles.data(), tiles.size() * sizeof(cuda::TileInfo));
+        void* d_tables = device(tables.data(), tables.size() * sizeof(int32_t));
+        void* d_out = nullptr;
+        ASSERT_EQ(cudaMalloc(&d_out, static_cast<size_t>(T) * d * sizeof(float)), cudaSuccess);
+        const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+        const cuda::KvCacheView kv{d_cache, type, NB, B, H, D};
+        cuda::attention(static_cast<const float*>(d_qkv), static_cast<const cuda::RowInfo*>(d_rows),
+                        static_cast<const cuda::TileInfo*>(d_tiles), static_cast<int>(tiles.size()), single_rows,
+                        static_cast<const int32_t*>(d_tables), kv, 0, scale, d_out, cuda::ElementType::kFloat32,
+                        nullptr);
+        ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+        std::vector<float> out(static_cast<size_t>(T) * d);
+        ASSERT_EQ(cudaMemcpy(out.data(), d_out, out.size() * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+        for (void* p : {d_cache, d_qkv, d_rows, d_tiles, d_tables, d_out}) cudaFree(p);
+        // Reference, in double.
+        double worst = 0.0;
+        for (int r = 0; r < T; ++r) {
+          const int seq = r < kChunkRows ? 0 : 1, pos = rows[static_cast<size_t>(r)].position;
+          for (int h = 0; h < H; ++h) {
+            const float* q = qkv.data() + static_cast<size_t>(r) * 3 * d + h * D;
+            std::vector<double> w(static_cast<size_t>(pos) + 1);
+            double top = -1e300, total = 0.0;
+            for (int j = 0; j <= pos; ++j) {
+              double dot = 0.0;
+              for (int e = 0; e < D; ++e) dot += static_cast<double>(q[e]) * scale * at(seq, j, 0, h)[e];
+              w[static_cast<size_t>(j)] = dot;
+              top = std::max(top, dot);
+            }
+            for (double& x : w) total += (x = std::exp(x - top));
+            for (int e = 0; e < D; ++e) {
+              double v = 0.0;
+              for (int j = 0; j <= pos; ++j) v += w[static_cast<size_t>(j)] * at(seq, j, 1, h)[e];
+              worst = std::max(worst, std::abs(v / total - out[static_cast<size_t>(r) * d + h * D + e]));
+            }
           }
         }
+        EXPECT_LT(worst, 2e-5);
       }
-      EXPECT_LT(worst, 2e-5);
     }
   }
 }
