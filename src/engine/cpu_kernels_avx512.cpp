@@ -530,22 +530,15 @@ const Kernels* avx512_kernels_impl(bool bf16) {
                                  argmax_avx512,
                                  detail::decode_attention_bf16_avx512,
                                  detail::prefill_attention_bf16_avx512};
-  static const Kernels without_bf16{"avx512",
-                                    gemm_f32_avx512,
-                                    gemm_bf16_avx512_widen,
-                                    qk_scores_avx512,
-                                    pv_accumulate_avx512,
-                                    qk_scores_bf16_avx512,
-                                    pv_accumulate_bf16_avx512,
-                                    softmax_avx512,
-                                    gelu_tanh_avx512,
-                                    stream_sum_avx512,
-                                    exp_weights_avx512,
-                                    pack_activations_bf16,
-                                    layer_norm_avx512,
-                                    argmax_avx512,
-                                    detail::decode_attention_bf16_avx512,
-                                    detail::prefill_attention_bf16_avx512};
+  // Without AVX512_BF16 only the bf16 GEMM (widening instead of vdpbf16ps) and the rounding of
+  // its activations differ.
+  static const Kernels without_bf16 = [] {
+    Kernels k = with_bf16;
+    k.name = "avx512";
+    k.gemm_bf16 = gemm_bf16_avx512_widen;
+    k.pack_bf16 = pack_activations_bf16;
+    return k;
+  }();
   return bf16 ? &with_bf16 : &without_bf16;
 }
 }  // namespace detail
