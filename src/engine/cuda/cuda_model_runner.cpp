@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "engine/cuda/cuda_kernels.h"
+#include "engine/paged_attention.h"
+#include "engine/safetensors_file.h"
 
 namespace llmbench::engine {
 namespace {
@@ -28,14 +30,6 @@ void check(cublasStatus_t status, const char* what) {
 
 ElementType element_type(DType dtype) {
   return dtype == DType::kBFloat16 ? ElementType::kBFloat16 : ElementType::kFloat32;
-}
-
-uint16_t to_bf16_bits(float v) {  // round to nearest even (the loaded values are bf16 already)
-  uint32_t u;
-  std::memcpy(&u, &v, sizeof(u));
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // NaN stays NaN
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
 }
 
 cuda::ActivationKind activation_kind(Activation a) {
@@ -188,7 +182,7 @@ CudaModelRunner::Linear CudaModelRunner::upload(const cpu::PackedMatrix& w, cons
       w.row(static_cast<int>(r), row.data());
       if (bf16) {
         auto* dst = reinterpret_cast<uint16_t*>(host.data()) + r * k;
-        for (size_t i = 0; i < k; ++i) dst[i] = to_bf16_bits(row[i]);
+        for (size_t i = 0; i < k; ++i) dst[i] = float_to_bf16(row[i]);  // exact: the values are bf16
       } else {
         std::memcpy(reinterpret_cast<float*>(host.data()) + r * k, row.data(), k * sizeof(float));
       }
@@ -209,9 +203,8 @@ CudaModelRunner::LayerNorm CudaModelRunner::upload(const LayerNormWeights& ln) {
 }
 
 size_t CudaModelRunner::kv_bytes_per_block(int block_size) const {
-  const ModelConfig& c = config();
-  return static_cast<size_t>(c.num_layers) * 2 * c.num_heads * block_size * c.head_dim *
-         cuda::element_bytes(element_type(kv_dtype_));
+  const ModelConfig& c = config();  // the same sizes as the CPU cache, in another layout
+  return PagedKvCache::bytes_per_block(c.num_layers, block_size, c.num_heads, c.head_dim, kv_dtype_);
 }
 
 void CudaModelRunner::allocate_kv_cache(int num_blocks, int block_size) {
@@ -242,7 +235,8 @@ int CudaModelRunner::upload_step(std::span<const SequenceSlice> slices, bool all
   const int T = validate_slices(slices, config(), num_blocks_, block_size_);
   const size_t t = static_cast<size_t>(T);
   // The step's metadata, in one host buffer and one copy: token ids [T], row infos [T], output
-  // rows [R], block tables (each slice's blocks up to its last position).
+  // rows [R], attention tiles [num_tiles], block tables (each slice's blocks up to its last
+  // position).
   R = 0;
   num_tiles = 0;
   size_t table_entries = 0;

@@ -21,12 +21,12 @@ namespace llmbench::engine {
 namespace {
 
 using test::argmax;
+using test::largest_magnitude;
 using test::max_abs_diff;
 
-float largest_magnitude(const std::vector<float>& v) {
-  float m = 0.0f;
-  for (float x : v) m = std::max(m, std::abs(x));
-  return m;
+// opt-125m's real shapes, seeded random bf16 weights.
+LoadOptions dummy_opt125m(uint64_t seed) {
+  return {.model = "opt-125m", .load_format = "dummy", .dtype = DType::kBFloat16, .seed = seed, .num_threads = 2};
 }
 
 // opt-125m's real shapes (dummy weights, bf16, head_dim 64, 50272-token vocabulary): one step of
@@ -35,12 +35,7 @@ float largest_magnitude(const std::vector<float>& v) {
 // largest |logit|, argmax agrees on >= 90% of rows.
 TEST(CudaModelRunner, MatchesTheCpuRunnerOnOpt125m) {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
-  LoadOptions o;
-  o.model = "opt-125m";
-  o.load_format = "dummy";
-  o.dtype = DType::kBFloat16;
-  o.seed = 7;
-  o.num_threads = 2;
+  LoadOptions o = dummy_opt125m(7);
   auto gpu = CudaModelRunner::load(o);
   auto cpu = CpuModelRunner::load(o);
   constexpr int kSeqs = 34, kBlock = 16, kTableBlocks = 8;
@@ -81,12 +76,7 @@ TEST(CudaModelRunner, MatchesTheCpuRunnerOnOpt125m) {
 // (which moves no buffer a graph reads, or invalidates the graphs if it does).
 TEST(CudaModelRunner, GraphReplayEqualsEagerLaunches) {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
-  LoadOptions o;
-  o.model = "opt-125m";
-  o.load_format = "dummy";
-  o.dtype = DType::kBFloat16;
-  o.seed = 3;
-  o.num_threads = 2;
+  LoadOptions o = dummy_opt125m(3);
   auto graphs = CudaModelRunner::load(o);
   o.enforce_eager = true;
   auto eager = CudaModelRunner::load(o);

@@ -1,6 +1,8 @@
 #pragma once
 // Helpers for tests against the Hugging Face fixtures in tests/fixtures/models/<name>: the prompts
 // and greedy continuations of expected.json and the float64 reference logits of expected.safetensors.
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -44,6 +46,12 @@ inline Fixture load_fixture(const std::string& name) {
 inline float max_abs_diff(const float* a, const float* b, size_t n) {
   float m = 0.0f;
   for (size_t i = 0; i < n; ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+inline float largest_magnitude(const std::vector<float>& v) {
+  float m = 0.0f;
+  for (float x : v) m = std::max(m, std::abs(x));
   return m;
 }
 

@@ -16,6 +16,7 @@ namespace {
 using test::argmax;
 using test::Fixture;
 using test::fixture_dir;
+using test::largest_magnitude;
 using test::load_fixture;
 using test::max_abs_diff;
 
@@ -46,12 +47,6 @@ std::unique_ptr<ModelRunner> load(const std::string& name, const std::string& de
 
 bool device_missing(const std::string& device) {
   return device == "cuda" && default_device() != "cuda";
-}
-
-float largest_magnitude(const std::vector<float>& v) {
-  float m = 0.0f;
-  for (float x : v) m = std::max(m, std::abs(x));
-  return m;
 }
 
 // (fixture model, device).
