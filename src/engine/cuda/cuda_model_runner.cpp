@@ -408,12 +408,10 @@ void CudaModelRunner::run(std::span<const SequenceSlice> slices, float* logits_o
   const int T = upload_step(slices, all_rows, R, num_tiles);
   if (T == 0) return;
   reserve_step_buffers(T, R);
-  // A step of one token per sequence, each with its logits (a decode step), replays the graph
-  // captured for its row count: one launch instead of ~140.
-  const bool decode_only = std::all_of(slices.begin(), slices.end(), [&](const SequenceSlice& sl) {
-    return sl.tokens.size() == 1 && (sl.want_logits || all_rows);
-  });
-  if (use_graphs_ && decode_only && R == T && T <= kGraphRows) {
+  // A step of one token per sequence (a tile per row), each with its logits (a decode step),
+  // replays the graph captured for its row count: one launch instead of ~140.
+  const bool decode_step = num_tiles == T && R == T;
+  if (use_graphs_ && decode_step && T <= kGraphRows) {
     launch_graph(T);
   } else {
     enqueue_forward(T, R, num_tiles);
